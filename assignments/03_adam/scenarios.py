@@ -1,0 +1,232 @@
+"""Trusted scenarios of 03_adam. Each takes an implementation and returns plain data.
+
+``impl.optimizers`` is the solution's module (the student's, the reference, or a
+known-mistake variant); every scenario builds its inputs from ``seed`` alone,
+so the reference and the student see exactly the same numbers.
+"""
+import torch
+
+STEPS = 8
+FROZEN, SOMETIMES_NONE, NONE_AT_STEP = "p2", "p3", 3
+
+# Hyperparameters per param group, by configuration name. Group 0 holds p0, p1
+# and p3 (p3's grad is None at one step); group 1 holds the frozen p2 and p4.
+CONFIGS = {
+    "sgd_momentum": [dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
+                     dict(lr=0.05, momentum=0.5)],
+    "sgd_nesterov": [dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.02),
+                     dict(lr=0.2)],
+    "adam": [dict(lr=0.05, betas=(0.9, 0.99), weight_decay=0.05),
+             dict(lr=0.02, betas=(0.8, 0.9), eps=1e-3)],
+    "adam_amsgrad": [dict(lr=0.05, amsgrad=True, weight_decay=0.0),
+                     dict(lr=0.03, betas=(0.5, 0.9), amsgrad=True, eps=1e-4)],
+    "adamw": [dict(lr=0.05, weight_decay=0.1),
+              dict(lr=0.02, betas=(0.8, 0.95), weight_decay=0.5, amsgrad=True)],
+}
+
+BAD_ARGUMENTS = {
+    "SGD": {"lr=-0.1": dict(lr=-0.1), "momentum=-0.5": dict(lr=0.1, momentum=-0.5),
+            "weight_decay=-1": dict(lr=0.1, weight_decay=-1.0),
+            "nesterov without momentum": dict(lr=0.1, nesterov=True),
+            "nesterov with dampening": dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True)},
+    "Adam": {"lr=-0.001": dict(lr=-1e-3), "eps=-1e-8": dict(eps=-1e-8),
+             "betas=(1.0, 0.999)": dict(betas=(1.0, 0.999)),
+             "betas=(0.9, -0.1)": dict(betas=(0.9, -0.1)),
+             "weight_decay=-0.1": dict(weight_decay=-0.1)},
+}
+BAD_ARGUMENTS["AdamW"] = BAD_ARGUMENTS["Adam"]
+HYPERPARAMETERS = {"SGD": ("lr", "momentum", "dampening", "weight_decay", "nesterov"),
+                   "Adam": ("lr", "betas", "eps", "weight_decay", "amsgrad")}
+HYPERPARAMETERS["AdamW"] = HYPERPARAMETERS["Adam"]
+STATE_NAMES = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")
+
+
+def _generator(seed):
+    return torch.Generator().manual_seed(1000 + seed)
+
+
+def _dtype(name):
+    return {"float32": torch.float32, "float64": torch.float64}[name]
+
+
+def gradient_descent_quadratic(impl, *, seed, device, dtype="float32"):
+    """The slides' example: f(x) = x^2 from x = 10 with lr 0.1, for 25 steps."""
+    x0 = torch.tensor(10.0, dtype=_dtype(dtype), device=device)
+    iterates = impl.optimizers.gradient_descent(lambda x: 2 * x, x0, 0.1, 25)
+    return {"iterates": iterates, "x0 after the call": x0}
+
+
+def gradient_descent_least_squares(impl, *, seed, device, dtype="float64"):
+    """Least squares, f(x) = ||A x - b||^2 / n, from a random start, 30 steps."""
+    g = _generator(seed)
+    a = torch.randn(12, 4, generator=g, dtype=_dtype(dtype)).to(device)
+    b = torch.randn(12, generator=g, dtype=_dtype(dtype)).to(device)
+    x0 = torch.randn(4, generator=g, dtype=_dtype(dtype)).to(device)
+    before = x0.clone()
+
+    def gradient(x):
+        return 2.0 * a.T @ (a @ x - b) / a.shape[0]
+
+    iterates = impl.optimizers.gradient_descent(gradient, x0, 0.05, 30)
+    return {"iterates": iterates, "x0 after the call": x0, "x0 before the call": before}
+
+
+def manual_step(impl, *, seed, device, dtype="float32"):
+    """One hand-written step on a leaf: value, still a leaf, updated in place, grad zeroed."""
+    g = _generator(seed)
+    w = torch.randn(3, 4, generator=g, dtype=_dtype(dtype)).to(device).requires_grad_()
+    w.grad = torch.randn(3, 4, generator=g, dtype=_dtype(dtype)).to(device)
+    storage = w.data_ptr()
+    impl.optimizers.sgd_step_(w, 0.25)
+    return {"value": w.detach(), "is still a leaf": w.is_leaf,
+            "still requires grad": w.requires_grad, "updated in place": w.data_ptr() == storage,
+            "grad zeroed afterwards": w.grad is None or bool((w.grad == 0).all())}
+
+
+def minimize_least_squares(impl, *, seed, device, dtype="float32"):
+    """``minimize`` on a least-squares loss: losses, and the caller's own tensor afterwards."""
+    g = _generator(seed)
+    a = torch.randn(16, 3, generator=g, dtype=_dtype(dtype)).to(device)
+    b = torch.randn(16, generator=g, dtype=_dtype(dtype)).to(device)
+    w = torch.zeros(3, dtype=_dtype(dtype), device=device, requires_grad=True)
+    storage = w.data_ptr()
+    losses = impl.optimizers.minimize(lambda v: ((a @ v - b) ** 2).mean(), w, 0.1, 15)
+    return {"losses": losses, "the caller's w afterwards": w.detach(),
+            "w is still a leaf": w.is_leaf, "w updated in place": w.data_ptr() == storage,
+            "w.grad zeroed afterwards": w.grad is None or bool((w.grad == 0).all())}
+
+
+def _parameters(g, dtype, device):
+    shapes = {"p0": (3, 4), "p1": (5,), "p2": (2, 2, 2), "p3": (6,), "p4": (2, 3)}
+    params = {name: torch.randn(shape, generator=g, dtype=dtype).to(device)
+              for name, shape in shapes.items()}
+    targets = {name: torch.randn(p.shape, generator=g, dtype=dtype).to(device)
+               for name, p in params.items()}
+    # p1 starts next to its target with a tiny weight: its gradients are ~1e-4, so
+    # where eps sits in the denominator is visible.
+    params["p1"] = targets["p1"] + 1e-2 * torch.randn(5, generator=g, dtype=dtype).to(device)
+    for name, p in params.items():
+        p.requires_grad_(name != FROZEN)
+    return params, targets
+
+
+def _loss(params, targets, noise, step):
+    weights = {"p0": 1.0, "p1": 5e-3, "p2": 1.0, "p3": 0.7, "p4": 2.0}
+    total = 0.0
+    for name, p in params.items():
+        if name == FROZEN or (name == SOMETIMES_NONE and step == NONE_AT_STEP):
+            continue
+        total = total + weights[name] * ((p - targets[name]) ** 2).sum() + (p * noise[name]).sum()
+    return total
+
+
+def _snapshot(optimizer, params):
+    state = {}
+    for name, p in params.items():
+        entries = optimizer.state[p] if p in optimizer.state else {}
+        state[name] = {key: (float(entries[key]) if key == "step" else entries[key].detach())
+                       for key in STATE_NAMES if key in entries}
+    return {"params": {name: p.detach() for name, p in params.items()}, "state": state}
+
+
+def optimizer_trajectory(impl, *, seed, device, optimizer, config, dtype="float64", steps=STEPS):
+    """Every parameter and state entry after each of ``steps`` steps.
+
+    Two param groups with different hyperparameters; p2 is frozen
+    (requires_grad=False, so its grad is always None) and p3's grad is None at
+    step 4 (index 3), after it already has state.
+    """
+    g = _generator(seed)
+    params, targets = _parameters(g, _dtype(dtype), device)
+    groups = CONFIGS[config]
+    cls = getattr(impl.optimizers, optimizer)
+    opt = cls([dict(groups[0], params=[params["p0"], params["p1"], params["p3"]]),
+               dict(groups[1], params=[params["p2"], params["p4"]])], **_required(optimizer))
+    snapshots = []
+    for step in range(steps):
+        noise = {n: 0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype).to(device)
+                 for n, p in params.items()}
+        opt.zero_grad()
+        _loss(params, targets, noise, step).backward()
+        opt.step()
+        snapshots.append(_snapshot(opt, params))
+    return snapshots
+
+
+def _required(optimizer):
+    # SGD's lr has no default in this assignment's signature; each group sets its own.
+    return {"lr": 0.01} if optimizer == "SGD" else {}
+
+
+def state_dict_resume(impl, *, seed, device, optimizer, config, dtype="float64"):
+    """Four steps, save the optimizer's state_dict, load it into a fresh optimizer on copies
+    of the parameters, and run four more steps: the resumed run's snapshots."""
+    g = _generator(seed)
+    params, targets = _parameters(g, _dtype(dtype), device)
+    groups = CONFIGS[config]
+    cls = getattr(impl.optimizers, optimizer)
+
+    def build(ps):
+        return cls([dict(groups[0], params=[ps["p0"], ps["p1"], ps["p3"]]),
+                    dict(groups[1], params=[ps["p2"], ps["p4"]])], **_required(optimizer))
+
+    opt = build(params)
+    noises = [{n: 0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype).to(device)
+               for n, p in params.items()} for _ in range(STEPS)]
+    for step in range(4):
+        opt.zero_grad()
+        _loss(params, targets, noises[step], step).backward()
+        opt.step()
+    saved = opt.state_dict()
+    copies = {n: p.detach().clone().requires_grad_(p.requires_grad) for n, p in params.items()}
+    resumed = build(copies)
+    resumed.load_state_dict(saved)
+    snapshots = []
+    for step in range(4, STEPS):
+        resumed.zero_grad()
+        _loss(copies, targets, noises[step], step).backward()
+        resumed.step()
+        snapshots.append(_snapshot(resumed, copies))
+    return snapshots
+
+
+def hyperparameter_validation(impl, *, seed, device, optimizer):
+    """Which bad arguments raise what, the stored defaults, and per-group overrides."""
+    cls = getattr(impl.optimizers, optimizer)
+    outcomes = {}
+    for label, kwargs in BAD_ARGUMENTS[optimizer].items():
+        try:
+            cls([torch.zeros(2, requires_grad=True)], **kwargs)
+            outcomes[label] = "accepted"
+        except Exception as error:  # the student's validation may raise anything
+            outcomes[label] = type(error).__name__
+    a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
+    opt = cls([{"params": [a]}, {"params": [b], "lr": 0.5}], **_required(optimizer))
+    groups = [{key: _plain(group[key]) for key in HYPERPARAMETERS[optimizer] if key in group}
+              for group in opt.param_groups]
+    return {"bad arguments": outcomes, "param groups": groups}
+
+
+def _plain(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def step_speed(impl, *, seed, device, optimizer, n_tensors=200, dtype="float32"):
+    """A timed callable: one ``step()`` over ``n_tensors`` parameters of mixed sizes."""
+    g = _generator(seed)
+    params = []
+    for i in range(n_tensors):
+        shape = (1 + i % 5, 16 * (1 + i % 9)) if i % 3 else (16 * (1 + i % 7),)
+        p = torch.randn(shape, generator=g, dtype=_dtype(dtype)).to(device).requires_grad_()
+        p.grad = 0.1 * torch.randn(shape, generator=g, dtype=_dtype(dtype)).to(device)
+        params.append(p)
+    kwargs = {"SGD": dict(lr=0.01, momentum=0.9, weight_decay=1e-4),
+              "Adam": dict(lr=1e-3, weight_decay=1e-4), "AdamW": dict(lr=1e-3)}[optimizer]
+    opt = getattr(impl.optimizers, optimizer)(params, **kwargs)
+    return opt.step

@@ -1,0 +1,113 @@
+"""Command line: ``python -m autograder <command>``.
+
+    grade ID [--solution TREE] [--results FILE]   grade one assignment, print the table
+    template [--check]                            regenerate student_template/ (or verify it)
+    list                                          assignments, checks and points
+    validate                                      validate the manifest and mistake patches
+
+TREE is a folder laid out like ``reference/`` (``TREE/03_adam/optimizers.py``),
+or one of the words ``reference`` and ``template``.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.manifest import KIT_ROOT, ManifestError, load_manifest
+
+
+def resolve_solution(value):
+    """``reference`` / ``template`` / a path -> an absolute solution-tree path."""
+    named = {"reference": KIT_ROOT / "reference", "template": KIT_ROOT / "student_template"}
+    return named.get(value, Path(value).resolve())
+
+
+def _grade(args):
+    from autograder.grading import grade
+    from autograder.results import write_results
+    solution = resolve_solution(args.solution)
+    report = grade(args.assignment, solution, in_process=args.in_process, seed_offset=args.seed,
+                   checks=args.checks.split(",") if args.checks else None)
+    if args.verbose:
+        for result in report.results:
+            if result.status != "passed":
+                print(f"\n=== {result.assignment}::{result.check} [{result.label}] ===")
+                print(result.full_text())
+        print()
+    print(f"Grading {args.assignment} of {solution} (seed offset {args.seed})\n")
+    print(report.format_table())
+    if args.results:
+        write_results(report, args.results)
+        print(f"\nResults written to {args.results}")
+    return 0
+
+
+def _template(args):
+    from autograder.template import template_differences, write_template
+    reference, template = KIT_ROOT / "reference", KIT_ROOT / "student_template"
+    if args.check:
+        problems = template_differences(reference, template)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print("student_template/ is out of date: run `python -m autograder template`.")
+            return 1
+        print("student_template/ is in sync with reference/.")
+        return 0
+    written = write_template(reference, template)
+    print("\n".join(f"wrote student_template/{p}" for p in written) or "already up to date")
+    return 0
+
+
+def _list(args):
+    manifest = load_manifest()
+    for assignment in manifest.assignments:
+        total = sum(c.points for c in assignment.checks)
+        print(f"{assignment.id}: {assignment.title} ({total:g} points; concepts: "
+              f"{', '.join(assignment.concepts)})")
+        for check in assignment.checks:
+            where = f" [{check.device}]" if check.device != "cpu" else ""
+            print(f"  {check.id:<22} {check.points:>4g}  {check.kind}{where}: {check.title}")
+    return 0
+
+
+def _validate(args):
+    manifest = load_manifest(reference_root=KIT_ROOT / "reference")
+    print(f"{manifest.path.name}: {len(manifest.assignments)} assignment(s), valid")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="grade one assignment of one solution tree")
+    grade.add_argument("assignment")
+    grade.add_argument("--solution", default="template",
+                       help="solution tree: a folder, 'reference' or 'template' (default)")
+    grade.add_argument("--results", help="write a Gradescope results.json here")
+    grade.add_argument("--checks", help="comma-separated check ids (default: all)")
+    grade.add_argument("--seed", type=int, default=0, help="offset added to every check's seed")
+    grade.add_argument("--in-process", action="store_true",
+                       help="debug: run solution code in this process")
+    grade.add_argument("-v", "--verbose", action="store_true",
+                       help="print the full feedback of every check that did not pass")
+    grade.set_defaults(run=_grade)
+    template = commands.add_parser("template", help="regenerate student_template/")
+    template.add_argument("--check", action="store_true", help="only verify it is in sync")
+    template.set_defaults(run=_template)
+    commands.add_parser("list", help="assignments, checks and points").set_defaults(run=_list)
+    commands.add_parser("validate", help="validate the manifest").set_defaults(run=_validate)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ManifestError as error:
+        print(f"manifest error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

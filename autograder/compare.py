@@ -1,0 +1,254 @@
+"""Compare a result with the expected one: structure first, then values.
+
+Results are plain data: tensors, numbers, strings, None, and lists, tuples or
+dicts of them. ``compare_values`` walks both structures in step and reports
+every place they differ, in traversal order, so the first mismatch of a
+trajectory (a list of per-step snapshots) is the first step that diverged.
+
+For each leaf the order is: type, then (for tensors) exact shape, dtype,
+device and finiteness, and only then the values, with a dtype-aware tolerance.
+"""
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from autograder.tolerance import tolerance_for, tolerance_for_python_float
+from autograder.wire import OPAQUE_KEY
+
+MAX_MISMATCHES = 20
+
+
+@dataclass
+class Mismatch:
+    """One place where the result differs: where, what kind, and the evidence."""
+
+    path: tuple
+    kind: str
+    summary: str
+    details: list = field(default_factory=list)
+
+    @property
+    def where(self):
+        return format_path(self.path)
+
+
+@dataclass
+class Comparison:
+    """The outcome of comparing a whole result; ``ok`` when nothing differs."""
+
+    mismatches: list
+    leaves: int
+    truncated: bool = False
+
+    @property
+    def ok(self):
+        return not self.mismatches
+
+    @property
+    def first(self):
+        return self.mismatches[0] if self.mismatches else None
+
+
+def format_path(path):
+    """``('steps', 3, 'exp_avg')`` -> ``['steps'][3]['exp_avg']``; the root is 'the result'."""
+    if not path:
+        return "the result"
+    return "".join(f"[{key!r}]" for key in path)
+
+
+def describe_type(value):
+    """A short, student-readable name of a result's type."""
+    if isinstance(value, dict) and set(value) == {OPAQUE_KEY}:
+        return f"an object of type {value[OPAQUE_KEY]}"
+    if value is None:
+        return "None"
+    if isinstance(value, torch.Tensor):
+        return "a Tensor"
+    name = type(value).__name__
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
+
+
+def describe_tensor(t):
+    return f"shape {tuple(t.shape)}, {str(t.dtype).replace('torch.', '')}, on {t.device}"
+
+
+def compare_values(expected, got, tolerance_class="default", rtol=None, atol=None):
+    """Compare ``got`` with ``expected``; return a ``Comparison`` listing every difference."""
+    state = _Walk(tolerance_class, rtol, atol)
+    state.visit((), expected, got)
+    return Comparison(state.mismatches, state.leaves, state.truncated)
+
+
+class _Walk:
+    def __init__(self, tolerance_class, rtol, atol):
+        self.tolerance = (tolerance_class, rtol, atol)
+        self.mismatches = []
+        self.leaves = 0
+        self.truncated = False
+
+    def add(self, path, kind, summary, details=()):
+        if len(self.mismatches) >= MAX_MISMATCHES:
+            self.truncated = True
+            return
+        self.mismatches.append(Mismatch(path, kind, summary, list(details)))
+
+    def visit(self, path, expected, got):
+        if not _same_kind(expected, got):
+            self.add(path, "type", f"expected {describe_type(expected)}, "
+                                   f"got {describe_type(got)}")
+            return
+        if isinstance(expected, dict):
+            self.visit_dict(path, expected, got)
+        elif isinstance(expected, (list, tuple)):
+            self.visit_sequence(path, expected, got)
+        elif isinstance(expected, torch.Tensor):
+            self.leaves += 1
+            self.visit_tensor(path, expected, got)
+        else:
+            self.leaves += 1
+            self.visit_scalar(path, expected, got)
+
+    def visit_dict(self, path, expected, got):
+        missing = [k for k in expected if k not in got]
+        extra = [k for k in got if k not in expected]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(repr(k) for k in missing))
+            if extra:
+                parts.append("unexpected " + ", ".join(repr(k) for k in extra))
+            self.add(path, "keys", "keys differ: " + "; ".join(parts),
+                     [f"expected keys: {sorted(map(str, expected))}",
+                      f"got keys:      {sorted(map(str, got))}"])
+        for key in expected:
+            if key in got:
+                self.visit(path + (key,), expected[key], got[key])
+
+    def visit_sequence(self, path, expected, got):
+        if len(expected) != len(got):
+            self.add(path, "length", f"expected {len(expected)} items, got {len(got)}")
+        for index, (e, g) in enumerate(zip(expected, got)):
+            self.visit(path + (index,), e, g)
+
+    def visit_scalar(self, path, expected, got):
+        if isinstance(expected, float):
+            tol = tolerance_for_python_float(*self.tolerance)
+            both_nan = math.isnan(expected) and math.isnan(got)
+            if not both_nan and not abs(got - expected) <= tol.atol + tol.rtol * abs(expected):
+                self.add(path, "value", f"expected {expected!r}, got {got!r}",
+                         [f"absolute error {abs(got - expected):.3g} ({tol.describe()})"])
+        elif expected != got:
+            self.add(path, "value", f"expected {expected!r}, got {got!r}")
+
+    def visit_tensor(self, path, expected, got):
+        if tuple(expected.shape) != tuple(got.shape):
+            self.add(path, "shape", f"expected shape {tuple(expected.shape)}, "
+                                    f"got {tuple(got.shape)}", _shape_hint(expected, got))
+            return
+        if expected.dtype != got.dtype:
+            self.add(path, "dtype", f"expected dtype {expected.dtype}, got {got.dtype}",
+                     _dtype_hint(expected, got))
+            return
+        if expected.device.type != got.device.type:
+            self.add(path, "device", f"expected a tensor on {expected.device}, "
+                                     f"got one on {got.device}")
+            return
+        expected, got = expected.detach().cpu(), got.detach().cpu()
+        if self.check_finite(path, expected, got):
+            self.check_close(path, expected, got)
+
+    def check_finite(self, path, expected, got):
+        if not (expected.is_floating_point() or expected.is_complex()):
+            return True
+        bad = ~torch.isfinite(got) & torch.isfinite(expected)
+        if not bad.any():
+            return True
+        count = int(bad.sum())
+        first = _index_of(bad, int(bad.flatten().nonzero()[0]))
+        self.add(path, "nonfinite",
+                 f"{count} of {got.numel()} elements are NaN or Inf where a finite value "
+                 f"was expected", [f"first at index {first}: expected {_item(expected, first)}, "
+                                   f"got {_item(got, first)}",
+                                   "look for a division by zero, log of 0, sqrt of a negative "
+                                   "number, or exp of a large value"])
+        return False
+
+    def check_close(self, path, expected, got):
+        if expected.numel() == 0:
+            return
+        tol = tolerance_for(expected.dtype, *self.tolerance)
+        if expected.dtype == torch.bool or not (expected.is_floating_point()
+                                                or expected.is_complex()):
+            bad = got != expected
+            diff = (got.to(torch.float64) - expected.to(torch.float64)).abs()
+            scale = expected.to(torch.float64).abs()
+        else:
+            wide = torch.complex128 if expected.is_complex() else torch.float64
+            e, g = expected.to(wide), got.to(wide)
+            diff = (g - e).abs()
+            scale = e.abs()
+            nan_match = torch.isnan(e) & torch.isnan(g)
+            diff = torch.where(nan_match, torch.zeros_like(diff), diff)
+            diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
+            bad = diff > tol.atol + tol.rtol * scale
+        if not bad.any():
+            return
+        self.add(path, "values", *_value_report(expected, got, diff, scale, bad, tol))
+
+
+def _same_kind(expected, got):
+    if isinstance(expected, torch.Tensor) or isinstance(got, torch.Tensor):
+        return isinstance(expected, torch.Tensor) and isinstance(got, torch.Tensor)
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return type(expected) is type(got)
+    return type(expected) is type(got)
+
+
+def _index_of(mask_or_tensor, flat_index):
+    shape = tuple(mask_or_tensor.shape)
+    if not shape:
+        return ()
+    return tuple(int(i) for i in torch.unravel_index(torch.tensor(flat_index), shape))
+
+
+def _item(t, index):
+    value = t[index] if index else t
+    return value.item()
+
+
+def _value_report(expected, got, diff, scale, bad, tol):
+    count, total = int(bad.sum()), bad.numel()
+    worst = _index_of(diff, int(torch.where(bad, diff, torch.zeros_like(diff)).flatten().argmax()))
+    rel = diff / scale.clamp_min(torch.finfo(torch.float64).tiny)
+    rel = torch.where(scale == 0, torch.where(diff == 0, torch.zeros_like(rel), rel), rel)
+    summary = (f"{count} of {total} elements ({100.0 * count / total:.1f}%) differ "
+               f"beyond tolerance")
+    details = [
+        f"{describe_tensor(expected)}",
+        f"max absolute error {float(diff.max()):.3g}, max relative error {float(rel.max()):.3g} "
+        f"({tol.describe()})",
+        f"worst at index {worst}: expected {_item(expected, worst)!r}, got {_item(got, worst)!r}",
+    ]
+    return summary, details
+
+
+def _shape_hint(expected, got):
+    try:
+        broadcast = tuple(torch.broadcast_shapes(expected.shape, got.shape))
+    except RuntimeError:
+        return []
+    if broadcast != tuple(got.shape) or broadcast != tuple(expected.shape):
+        return [f"the two shapes would broadcast silently (to {broadcast}), which hides "
+                f"the bug in arithmetic; make the shape exactly {tuple(expected.shape)}"]
+    return []
+
+
+def _dtype_hint(expected, got):
+    if expected.dtype == torch.float32 and got.dtype == torch.float64:
+        return ["float64 crept in: a tensor built from Python floats with dtype=torch.float64, "
+                "or numpy's default float64; keep the input's dtype"]
+    if expected.is_floating_point() and not got.is_floating_point():
+        return ["an integer or bool result where a float was expected: check integer division "
+                "and comparisons"]
+    return []

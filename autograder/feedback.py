@@ -1,0 +1,99 @@
+"""Feedback a student can act on: what was compared, what differs, what to try.
+
+Every function here turns engine facts (a ``Comparison``, a runner ``Outcome``,
+a ``SpeedVerdict``) into the one-line reason and the full text of a
+``CheckResult``. Nothing here decides points.
+"""
+from autograder.compare import format_path
+
+_MORE_SHOWN = 4
+
+
+def describe_mismatch(check, comparison, trajectory_length=None):
+    """(one-line reason, full text) for a result that differs from the reference."""
+    first = comparison.first
+    place = _place(check, first.path, trajectory_length)
+    reason = f"{place}: {first.summary}"
+    lines = [f"Compared: {check.title}.", "", f"First difference, {place}:",
+             f"  {first.summary}"]
+    lines += [f"  {detail}" for detail in first.details]
+    others = comparison.mismatches[1:]
+    if others:
+        more = ", ".join(format_path(m.path) for m in others[:_MORE_SHOWN])
+        extra = len(others) - _MORE_SHOWN
+        tail = f" and {extra} more" if extra > 0 or comparison.truncated else ""
+        lines += ["", f"Also different: {more}{tail}."]
+    return reason, "\n".join(lines)
+
+
+def describe_diagnosis(mistakes):
+    """Text naming each recognised mistake with its explanation."""
+    if not mistakes:
+        return ""
+    if len(mistakes) == 1:
+        head = f"Diagnosis: your result matches a known mistake, \"{mistakes[0].title}\"."
+        return head + "\n" + _wrap(mistakes[0].explanation)
+    parts = ["Diagnosis: your result matches each of these known mistakes "
+             "(they agree on this check):"]
+    for mistake in mistakes:
+        parts.append(f"- \"{mistake.title}\": " + mistake.explanation)
+    return "\n".join(parts)
+
+
+def describe_outcome_failure(check, outcome, timeout):
+    """(one-line reason, full text) for a run that produced no gradable result."""
+    status = outcome.status
+    if status == "not_implemented":
+        reason = f"not implemented: {outcome.message}"
+        text = f"Not implemented yet: {outcome.message}\n{_where(outcome)}"
+    elif status == "load_error":
+        reason = outcome.message.splitlines()[0]
+        text = outcome.message
+    elif status == "timeout":
+        reason = f"did not finish within {timeout:g} s"
+        text = (f"Stopped after {timeout:g} s: your code did not finish. Look for a loop "
+                f"that never ends, or work far slower than it needs to be.")
+    elif status == "crash":
+        reason = "the process running your code died"
+        text = f"The process running your code died: {outcome.message}"
+    elif status == "bad_output":
+        reason = "returned something that cannot be graded"
+        text = f"Your code returned something that cannot be graded: {outcome.message}"
+    else:
+        reason = f"raised {outcome.message.splitlines()[0] if outcome.message else status}"
+        text = f"Your code raised an exception:\n{outcome.traceback or outcome.message}"
+    return reason, f"Compared: {check.title}.\n\n{text}".rstrip()
+
+
+def describe_forbidden(check, calls):
+    names = ", ".join(calls)
+    reason = f"called {names}, which this assignment asks you to write yourself"
+    text = (f"Compared: {check.title}.\n\nYour code called {names}. This assignment is about "
+            f"writing that piece yourself, so the check gets no points even if the numbers "
+            f"match. Replace the call with your own tensor operations.")
+    return reason, text
+
+
+def describe_speed(check, verdict, device):
+    reason = f"{verdict.median:.2f}x the reference time (budget {verdict.budget:g}x)"
+    lines = [f"Timed: {check.title}, on {device}.", "", verdict.describe()]
+    if verdict.verdict == "fail" and check.hint:
+        lines += ["", check.hint.strip()]
+    return reason, "\n".join(lines)
+
+
+def _place(check, path, trajectory_length):
+    if check.trajectory and path and isinstance(path[0], int):
+        of = f" of {trajectory_length}" if trajectory_length else ""
+        rest = format_path(path[1:]) if len(path) > 1 else "the snapshot"
+        return f"diverged at step {path[0] + 1}{of}, in {rest}"
+    return f"in {format_path(path)}"
+
+
+def _where(outcome):
+    lines = [line for line in outcome.traceback.splitlines() if line.strip().startswith("File")]
+    return ("(raised at " + lines[-1].strip() + ")") if lines else ""
+
+
+def _wrap(text):
+    return text.strip()

@@ -1,0 +1,277 @@
+"""Grade one assignment of one solution tree against the reference.
+
+A ``Grader`` owns the student's side (a runner with the solution loaded) and
+borrows a ``ReferenceSide`` (the reference runner, its cached outputs and the
+known-mistake variants). A reference side can serve many graders, which is
+how a batch of submissions reuses one reference worker and its outputs.
+
+This process never imports solution code: both sides are runners.
+"""
+import os
+from pathlib import Path
+
+from autograder import results as R
+from autograder.compare import compare_values
+from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
+                                 describe_outcome_failure, describe_speed)
+from autograder.manifest import KIT_ROOT, apply_patches, load_manifest
+from autograder.runner import InProcessRunner, Outcome, WorkerRunner
+from autograder.timing import FAIL, INCONCLUSIVE, PASS, SpeedPolicy, TimedCallFailed, measure_speed
+
+REFERENCE_ROOT = KIT_ROOT / "reference"
+TEMPLATE_ROOT = KIT_ROOT / "student_template"
+
+_OUTCOME_STATUS = {"not_implemented": R.NOT_IMPLEMENTED, "load_error": R.LOAD_ERROR,
+                   "timeout": R.TIMEOUT, "crash": R.ERROR, "error": R.ERROR,
+                   "bad_output": R.FAILED, "grader_error": R.GRADER_ERROR}
+
+
+def make_runner(name, in_process=False):
+    """A worker-process runner, or in debug mode an in-process one (student errors propagate)."""
+    if in_process:
+        return InProcessRunner(name, reraise=(name == "student"))
+    return WorkerRunner(name)
+
+
+def cuda_available():
+    """Whether GPU checks can run; AUTOGRADER_CUDA=0 turns them off."""
+    if os.environ.get("AUTOGRADER_CUDA", "").strip() == "0":
+        return False
+    import torch
+    return torch.cuda.is_available()
+
+
+def load_request(name, assignment, root, patched_sources=None, add_to_path=False):
+    return {"op": "load", "name": name, "assignment": assignment.id, "root": str(root),
+            "files": list(assignment.files), "forbidden": list(assignment.forbidden),
+            "scenarios": str(assignment.scenarios_path), "patched_sources": patched_sources,
+            "add_to_path": add_to_path}
+
+
+def scenario_request(op, impl, check, seed_offset=0, handle=None):
+    return {"op": op, "impl": impl, "scenario": check.scenario, "handle": handle,
+            "params": dict(check.params, device=check.device), "seed": check.seed + seed_offset}
+
+
+class ReferenceSide:
+    """The trusted side: reference outputs and mistake variants, computed once and cached."""
+
+    def __init__(self, assignment, reference_root=REFERENCE_ROOT, runner=None, seed_offset=0):
+        self.assignment = assignment
+        self.root = Path(reference_root)
+        self.seed_offset = seed_offset
+        self.runner = runner or WorkerRunner("reference")
+        self.runner.start()
+        self._loaded = set()
+        self._outputs = {}
+
+    def output(self, check, impl="reference"):
+        """The reference's (or a variant's) outcome for ``check``; cached."""
+        key = (impl, check.id)
+        if key not in self._outputs:
+            self._ensure_loaded(impl)
+            request = scenario_request("run", impl, check, self.seed_offset)
+            self._outputs[key] = self.runner.run(request, self.assignment.timeout_for(check))
+        return self._outputs[key]
+
+    def variant_outputs(self, check):
+        """(mistake, outcome) for every declared mistake, on this check."""
+        return [(m, self.output(check, f"mistake:{m.id}")) for m in self.assignment.mistakes]
+
+    def load_for_timing(self):
+        self._ensure_loaded("reference")
+
+    def close(self):
+        self.runner.close()
+
+    def _ensure_loaded(self, impl):
+        if impl in self._loaded:
+            return
+        patched = None
+        if impl.startswith("mistake:"):
+            mistake = next(m for m in self.assignment.mistakes if f"mistake:{m.id}" == impl)
+            source = (self.root / self.assignment.id / mistake.file).read_text()
+            patched = {mistake.file: apply_patches(source, mistake)}
+        self.runner.load(load_request(impl, self.assignment, self.root, patched))
+        self._loaded.add(impl)
+
+
+class Grader:
+    """Runs each check of one assignment on one solution and scores it."""
+
+    def __init__(self, assignment, solution_root, reference, *, in_process=False,
+                 seed_offset=0, policy=SpeedPolicy(), cuda=None):
+        self.assignment = assignment
+        self.solution_root = Path(solution_root)
+        self.reference = reference
+        self.seed_offset = seed_offset
+        self.policy = policy
+        self.cuda = cuda_available() if cuda is None else cuda
+        self.student = make_runner("student", in_process)
+        self.student.start()
+        self._loaded = False
+        self._results = {}
+
+    def close(self):
+        self.student.close()
+
+    def run_check(self, check):
+        """Grade ``check`` (once; a repeated call returns the same result)."""
+        if check.id not in self._results:
+            self._ensure_loaded()
+            try:
+                result = self._grade(check)
+            except Exception as error:  # a fault of the kit must not sink the run
+                result = self._result(check, R.GRADER_ERROR,
+                                      reason=f"internal error: {type(error).__name__}: {error}")
+            self._results[check.id] = result
+        return self._results[check.id]
+
+    def run_all(self, checks=None):
+        report = R.Report(solution=str(self.solution_root))
+        for check in checks or self.assignment.checks:
+            report.add(self.run_check(check))
+        return report
+
+    def _ensure_loaded(self):
+        if not self._loaded:
+            self.student.load(load_request("student", self.assignment, self.solution_root,
+                                           add_to_path=True))
+            self._loaded = True
+
+    def _grade(self, check):
+        if check.device == "cuda" and not self.cuda:
+            return self._result(check, R.NOT_EVALUATED, reason="not evaluated (no CUDA device)")
+        if check.kind == "speed":
+            return self._grade_speed(check)
+        return self._grade_agreement(check)
+
+    def _grade_agreement(self, check):
+        timeout = self.assignment.timeout_for(check)
+        outcome = self.student.run(scenario_request("run", "student", check, self.seed_offset),
+                                   timeout)
+        failure = self._failure(check, outcome, timeout)
+        if failure:
+            return failure
+        expected = self.reference.output(check)
+        broken = self._reference_problem(check, expected)
+        if broken:
+            return broken
+        tolerance = (check.tolerance, check.rtol, check.atol)
+        comparison = compare_values(expected.data, outcome.data, *tolerance)
+        if comparison.ok:
+            return self._result(check, R.PASSED, points=check.points, stdout=outcome.stdout,
+                                reason=f"matches the reference ({comparison.leaves} values)",
+                                seconds=outcome.seconds)
+        length = len(expected.data) if check.trajectory else None
+        reason, text = describe_mismatch(check, comparison, length)
+        mistakes = self._diagnose(check, expected.data, outcome.data, tolerance)
+        if mistakes:
+            reason = f"looks like: {mistakes[0].title} ({reason})"
+            text = f"{text}\n\n{describe_diagnosis(mistakes)}"
+        elif check.hint:
+            text = f"{text}\n\nHint: {check.hint.strip()}"
+        return self._result(check, R.FAILED, reason=reason, feedback=text, stdout=outcome.stdout,
+                            diagnosis=[m.id for m in mistakes], seconds=outcome.seconds)
+
+    def _diagnose(self, check, expected, got, tolerance):
+        found = []
+        for mistake, variant in self.reference.variant_outputs(check):
+            if not variant.ok or compare_values(expected, variant.data, *tolerance).ok:
+                continue  # this mistake does not show on this check
+            if compare_values(variant.data, got, *tolerance).ok:
+                found.append(mistake)
+        return found
+
+    def _grade_speed(self, check):
+        if check.requires:
+            required = self.run_check(self.assignment.check(check.requires))
+            if required.status != R.PASSED:
+                status = R.NOT_IMPLEMENTED if required.status == R.NOT_IMPLEMENTED else R.FAILED
+                return self._result(check, status, reason=f"needs '{check.requires}' to pass "
+                                    f"first (speed only counts for a correct result)")
+        timeout = self.assignment.timeout_for(check)
+        setup = self.student.speed_setup(
+            scenario_request("speed_setup", "student", check, self.seed_offset, check.id), timeout)
+        failure = self._failure(check, setup, timeout)
+        if failure:
+            return failure
+        self.reference.load_for_timing()
+        ref_setup = self.reference.runner.speed_setup(
+            scenario_request("speed_setup", "reference", check, self.seed_offset, check.id),
+            timeout)
+        broken = self._reference_problem(check, ref_setup)
+        if broken:
+            return broken
+        try:
+            verdict = measure_speed(self._block_timer(self.student, check, timeout),
+                                    self._block_timer(self.reference.runner, check, timeout),
+                                    check.budget, self.policy)
+        except TimedCallFailed as failed:
+            if failed.outcome.status == "grader_error":
+                return self._reference_problem(check, failed.outcome)
+            return self._failure(check, failed.outcome, timeout)
+        reason, text = describe_speed(check, verdict, check.device)
+        if verdict.verdict == PASS or (verdict.verdict == INCONCLUSIVE
+                                       and verdict.median <= check.budget):
+            label = "" if verdict.verdict == PASS else " (inconclusive after retries; median within budget)"
+            return self._result(check, R.PASSED, points=check.points, reason=reason + label,
+                                feedback=text)
+        if verdict.verdict == INCONCLUSIVE:
+            reason += " (inconclusive after retries; median over budget)"
+        return self._result(check, R.FAILED, reason=reason, feedback=text)
+
+    def _block_timer(self, runner, check, timeout):
+        impl = "student" if runner is self.student else "reference"
+
+        def time_block(iterations):
+            request = {"op": "speed_run", "handle": check.id, "impl": impl,
+                       "iterations": iterations}
+            outcome = runner.speed_run(request, timeout)
+            if not outcome.ok:
+                if impl == "reference":
+                    outcome.status = "grader_error"
+                raise TimedCallFailed(outcome)
+            return outcome.seconds
+
+        return time_block
+
+    def _failure(self, check, outcome, timeout):
+        if outcome.ok and not outcome.forbidden_calls:
+            return None
+        if outcome.ok:
+            reason, text = describe_forbidden(check, outcome.forbidden_calls)
+            return self._result(check, R.FORBIDDEN, reason=reason, feedback=text,
+                                stdout=outcome.stdout)
+        reason, text = describe_outcome_failure(check, outcome, timeout)
+        return self._result(check, _OUTCOME_STATUS.get(outcome.status, R.ERROR), reason=reason,
+                            feedback=text, stdout=outcome.stdout, seconds=outcome.seconds)
+
+    def _reference_problem(self, check, outcome):
+        if outcome.ok and not outcome.forbidden_calls:
+            return None
+        detail = outcome.message or f"it called {outcome.forbidden_calls}"
+        return self._result(check, R.GRADER_ERROR, reason="the reference solution failed on "
+                            "this check", feedback=f"The reference failed: {outcome.status}: "
+                            f"{detail}\n{outcome.traceback}")
+
+    def _result(self, check, status, points=0.0, **fields):
+        return R.CheckResult(assignment=self.assignment.id, check=check.id, title=check.title,
+                             max_points=check.points, status=status, points=points, **fields)
+
+
+def grade(assignment_id, solution_root, *, manifest=None, reference_root=REFERENCE_ROOT,
+          in_process=False, seed_offset=0, checks=None, cuda=None, policy=SpeedPolicy()):
+    """Grade one assignment of one solution tree; return a ``Report``."""
+    manifest = manifest or load_manifest()
+    assignment = manifest.assignment(assignment_id)
+    reference = ReferenceSide(assignment, reference_root,
+                              make_runner("reference", in_process), seed_offset)
+    grader = Grader(assignment, solution_root, reference, in_process=in_process,
+                    seed_offset=seed_offset, policy=policy, cuda=cuda)
+    try:
+        selected = [assignment.check(c) for c in checks] if checks else None
+        return grader.run_all(selected)
+    finally:
+        grader.close()
+        reference.close()

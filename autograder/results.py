@@ -1,0 +1,165 @@
+"""Points and results: one ``CheckResult`` per check, gathered in a ``Report``.
+
+Statuses say who is responsible:
+
+- passed;
+- the student's code: failed (wrong result), error (raised), not_implemented,
+  timeout, forbidden (called a forbidden API), load_error (missing file,
+  syntax or import error);
+- not_evaluated: the check could not run here (a GPU check without CUDA); it
+  does not count towards the maximum;
+- grader_error: the kit itself failed; the student is not to blame.
+
+A report renders as the points table and as Gradescope's ``results.json``.
+"""
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+NOT_IMPLEMENTED = "not_implemented"
+TIMEOUT = "timeout"
+FORBIDDEN = "forbidden"
+LOAD_ERROR = "load_error"
+NOT_EVALUATED = "not_evaluated"
+GRADER_ERROR = "grader_error"
+
+STUDENT_FAULTS = (FAILED, ERROR, NOT_IMPLEMENTED, TIMEOUT, FORBIDDEN, LOAD_ERROR)
+
+_LABELS = {PASSED: "PASS", FAILED: "FAIL", ERROR: "ERROR", NOT_IMPLEMENTED: "TODO",
+           TIMEOUT: "TIMEOUT", FORBIDDEN: "FORBIDDEN", LOAD_ERROR: "NO IMPORT",
+           NOT_EVALUATED: "N/A", GRADER_ERROR: "KIT ERROR"}
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check, with a one-line reason and the full feedback."""
+
+    assignment: str
+    check: str
+    title: str
+    max_points: float
+    status: str
+    points: float = 0.0
+    reason: str = ""
+    feedback: str = ""
+    stdout: str = ""
+    seconds: float = 0.0
+    diagnosis: list = field(default_factory=list)   # ids of known mistakes recognised
+
+    @property
+    def counts(self):
+        return self.status != NOT_EVALUATED
+
+    @property
+    def label(self):
+        return _LABELS.get(self.status, self.status.upper())
+
+    def full_text(self):
+        """The feedback plus what the student's code printed."""
+        parts = [self.feedback or self.reason]
+        if self.stdout.strip():
+            parts.append("Your code printed:\n" + _indent(self.stdout.rstrip()))
+        return "\n\n".join(p for p in parts if p)
+
+
+@dataclass
+class Report:
+    """All check results of one grading run."""
+
+    solution: str = ""
+    results: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    def add(self, result):
+        self.results.append(result)
+
+    @property
+    def score(self):
+        return sum(r.points for r in self.results if r.counts)
+
+    @property
+    def max_score(self):
+        return sum(r.max_points for r in self.results if r.counts)
+
+    @property
+    def not_evaluated(self):
+        return [r for r in self.results if not r.counts]
+
+    def format_table(self, width=100):
+        """The points table: a row per check, the total, then what was not evaluated."""
+        name_width = min(44, max([len(f"{r.assignment}::{r.check}") for r in self.results]
+                                 + [5]))
+        reason_width = max(20, width - name_width - 25)
+        lines = [f"{'check':<{name_width}}  {'points':>11}  {'status':<9}  reason",
+                 "-" * min(width, name_width + 25 + reason_width)]
+        for r in self.results:
+            points = f"{_num(r.points)}/{_num(r.max_points)}" if r.counts else f"-/{_num(r.max_points)}"
+            lines.append(f"{r.assignment + '::' + r.check:<{name_width}}  {points:>11}  "
+                         f"{r.label:<9}  {_clip(r.reason, reason_width)}")
+        lines.append("-" * min(width, name_width + 25 + reason_width))
+        percent = 100.0 * self.score / self.max_score if self.max_score else 0.0
+        lines.append(f"{'TOTAL':<{name_width}}  {_num(self.score) + '/' + _num(self.max_score):>11}"
+                     f"  {percent:.0f}%")
+        skipped = self.not_evaluated
+        if skipped:
+            total = sum(r.max_points for r in skipped)
+            lines.append(f"Not evaluated here ({len(skipped)} check(s), {_num(total)} points, "
+                         f"not counted): " + "; ".join(f"{r.check}: {r.reason}" for r in skipped))
+        grader = [r for r in self.results if r.status == GRADER_ERROR]
+        if grader:
+            lines.append(f"The grader itself failed on {len(grader)} check(s): this is not your "
+                         f"fault; tell your instructor.")
+        return "\n".join(lines)
+
+    def to_gradescope(self):
+        """Gradescope's results.json structure."""
+        tests = []
+        for r in self.results:
+            tests.append({
+                "name": f"{r.assignment}::{r.check} — {r.title}",
+                "score": r.points if r.counts else 0,
+                "max_score": r.max_points if r.counts else 0,
+                "status": "passed" if r.status in (PASSED, NOT_EVALUATED) else "failed",
+                "output": (f"[{r.label}] {r.reason}\n\n{r.full_text()}").strip(),
+                "tags": [r.assignment, r.status],
+                "visibility": "visible",
+            })
+        summary = [f"Solution graded: {self.solution}"] + self.notes
+        return {"score": self.score, "max_score": self.max_score,
+                "output": "\n".join(summary), "tests": tests, "visibility": "visible"}
+
+    def to_dict(self):
+        return {"solution": self.solution, "notes": self.notes,
+                "results": [asdict(r) for r in self.results]}
+
+
+def write_results(report, path):
+    """Write ``results.json`` atomically; it always parses, even if the report is odd."""
+    try:
+        text = json.dumps(report.to_gradescope(), indent=2, default=str)
+    except Exception as error:  # never leave a broken file behind
+        text = json.dumps({"score": 0, "output": f"the grader could not write results: {error}",
+                           "tests": []})
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".results-", suffix=".json")
+    with os.fdopen(handle, "w") as out:
+        out.write(text)
+    os.replace(temporary, path)
+
+
+def _num(value):
+    return f"{value:g}"
+
+
+def _clip(text, width):
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _indent(text):
+    return "\n".join("    " + line for line in text.splitlines())

@@ -1,0 +1,73 @@
+"""Dtype-aware tolerances, in named classes.
+
+``default`` is exactly what ``torch.testing.assert_close`` uses for each dtype.
+Looser classes exist for results whose rounding legitimately depends on the
+order of operations: ``reduction`` (sums, means, matrix products) and
+``trajectory`` (many dependent steps, such as an optimizer run). A check names
+its class in the manifest, or overrides rtol/atol outright.
+"""
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise closeness: |got - expected| <= atol + rtol * |expected|."""
+
+    rtol: float
+    atol: float
+
+    def describe(self):
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+_EXACT = Tolerance(0.0, 0.0)
+
+# (rtol, atol) per dtype and class; integers and bool are always exact.
+_TABLE = {
+    "default": {
+        torch.float16: (1e-3, 1e-5),
+        torch.bfloat16: (1.6e-2, 1e-5),
+        torch.float32: (1.3e-6, 1e-5),
+        torch.float64: (1e-7, 1e-7),
+        torch.complex64: (1.3e-6, 1e-5),
+        torch.complex128: (1e-7, 1e-7),
+    },
+    "reduction": {
+        torch.float16: (5e-3, 1e-4),
+        torch.bfloat16: (3e-2, 1e-4),
+        torch.float32: (1e-5, 1e-5),
+        torch.float64: (1e-7, 1e-7),
+        torch.complex64: (1e-5, 1e-5),
+        torch.complex128: (1e-7, 1e-7),
+    },
+    "trajectory": {
+        torch.float16: (1e-2, 1e-3),
+        torch.bfloat16: (5e-2, 1e-3),
+        torch.float32: (1e-4, 1e-5),
+        torch.float64: (1e-7, 1e-9),
+        torch.complex64: (1e-4, 1e-5),
+        torch.complex128: (1e-7, 1e-9),
+    },
+}
+
+TOLERANCE_CLASSES = tuple(_TABLE)
+
+# Python floats are compared as float64 values.
+_PYTHON_FLOAT = torch.float64
+
+
+def tolerance_for(dtype, tolerance_class="default", rtol=None, atol=None):
+    """The tolerance for ``dtype`` in ``tolerance_class``; rtol/atol override it."""
+    if tolerance_class not in _TABLE:
+        raise ValueError(f"unknown tolerance class {tolerance_class!r}; "
+                         f"choose one of {', '.join(TOLERANCE_CLASSES)}")
+    base = _TABLE[tolerance_class].get(dtype)
+    if base is None:
+        base = (_EXACT.rtol, _EXACT.atol)
+    return Tolerance(base[0] if rtol is None else rtol, base[1] if atol is None else atol)
+
+
+def tolerance_for_python_float(tolerance_class="default", rtol=None, atol=None):
+    return tolerance_for(_PYTHON_FLOAT, tolerance_class, rtol, atol)

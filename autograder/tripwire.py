@@ -1,0 +1,88 @@
+"""Detect calls to forbidden APIs made by the student's code.
+
+Each forbidden dotted name (``torch.optim.Adam``, ``torch.optim.adam.adam``)
+is wrapped before the student's modules are imported, so aliases the student
+takes at import time are wrapped too. A class is wrapped at ``__init__``, which
+every alias shares. A call is recorded only while a frame of the student's own
+files is on the stack, so trusted scenario code may use the same API freely.
+"""
+import functools
+import importlib
+import sys
+
+
+class Tripwire:
+    """Wraps forbidden callables and records the ones student code reaches."""
+
+    def __init__(self, dotted_names):
+        self.student_prefixes = ()
+        self.calls = []
+        self.unresolved = []
+        for name in dotted_names:
+            if not self._wrap(name):
+                self.unresolved.append(name)
+
+    def watch(self, student_prefixes):
+        """Start recording calls from files under ``student_prefixes``."""
+        self.student_prefixes = tuple(str(p) for p in student_prefixes)
+        self.calls = []
+
+    def collect(self):
+        """Stop recording; return the forbidden names reached, in first-call order."""
+        self.student_prefixes = ()
+        found, self.calls = list(dict.fromkeys(self.calls)), []
+        return found
+
+    def _called(self, name):
+        if self.student_prefixes and self._student_on_stack():
+            self.calls.append(name)
+
+    def _student_on_stack(self):
+        frame = sys._getframe(2)
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(self.student_prefixes):
+                return True
+            frame = frame.f_back
+        return False
+
+    def _wrap(self, dotted):
+        owner, attribute = _resolve_owner(dotted)
+        if owner is None:
+            return False
+        target = getattr(owner, attribute)
+        if isinstance(target, type):
+            original_init = target.__init__
+
+            @functools.wraps(original_init)
+            def init(obj, *args, **kwargs):
+                self._called(dotted)
+                return original_init(obj, *args, **kwargs)
+
+            target.__init__ = init
+            return True
+        if not callable(target):
+            return False
+
+        @functools.wraps(target)
+        def wrapper(*args, **kwargs):
+            self._called(dotted)
+            return target(*args, **kwargs)
+
+        setattr(owner, attribute, wrapper)
+        return True
+
+
+def _resolve_owner(dotted):
+    """``'torch.optim.adam.adam'`` -> (the module torch.optim.adam, 'adam'), or (None, None)."""
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for part in parts[split:-1]:
+            owner = getattr(owner, part, None)
+        if owner is not None and hasattr(owner, parts[-1]):
+            return owner, parts[-1]
+        return None, None
+    return None, None
