@@ -65,20 +65,27 @@ class ReferenceSide:
         self._loaded = set()
         self._outputs = {}
 
-    def output(self, check, impl="reference"):
-        """The reference's (or a variant's) outcome for ``check``; cached."""
+    def prefetch(self, check, impl="reference"):
+        """Ask for an output without waiting, so the reference works while the student does."""
         key = (impl, check.id)
         if key not in self._outputs:
             self._ensure_loaded(impl)
             request = scenario_request("run", impl, check, self.seed_offset)
-            self._outputs[key] = self.runner.run(request, self.assignment.timeout_for(check))
-        return self._outputs[key]
+            self._outputs[key] = self.runner.submit(request, self.assignment.timeout_for(check))
+
+    def output(self, check, impl="reference"):
+        """The reference's (or a variant's) outcome for ``check``; computed once, cached."""
+        self.prefetch(check, impl)
+        return self.runner.collect(self._outputs[(impl, check.id)])
 
     def variant_outputs(self, check):
         """(mistake, outcome) for every declared mistake, on this check."""
-        return [(m, self.output(check, f"mistake:{m.id}")) for m in self.assignment.mistakes]
+        impls = [f"mistake:{m.id}" for m in self.assignment.mistakes]
+        for impl in impls:
+            self.prefetch(check, impl)
+        return [(m, self.output(check, impl)) for m, impl in zip(self.assignment.mistakes, impls)]
 
-    def load_for_timing(self):
+    def load_reference(self):
         self._ensure_loaded("reference")
 
     def close(self):
@@ -92,7 +99,7 @@ class ReferenceSide:
             mistake = next(m for m in self.assignment.mistakes if f"mistake:{m.id}" == impl)
             source = (self.root / self.assignment.id / mistake.file).read_text()
             patched = {mistake.file: apply_patches(source, mistake)}
-        self.runner.load(load_request(impl, self.assignment, self.root, patched))
+        self.runner.submit_load(load_request(impl, self.assignment, self.root, patched))
         self._loaded.add(impl)
 
 
@@ -106,9 +113,10 @@ class Grader:
         self.reference = reference
         self.seed_offset = seed_offset
         self.policy = policy
-        self.cuda = cuda_available() if cuda is None else cuda
+        self.in_process = in_process
         self.student = make_runner("student", in_process)
-        self.student.start()
+        self.student.start()  # first, so the worker imports torch while we do
+        self.cuda = cuda_available() if cuda is None else cuda
         self._loaded = False
         self._results = {}
 
@@ -121,11 +129,21 @@ class Grader:
             self._ensure_loaded()
             try:
                 result = self._grade(check)
-            except Exception as error:  # a fault of the kit must not sink the run
+            except Exception as error:
+                if self.in_process:  # debug mode: record, then let pdb see the student's frame
+                    status = R.NOT_IMPLEMENTED if isinstance(error, NotImplementedError) else R.ERROR
+                    self._results[check.id] = self._result(
+                        check, status, reason=f"raised {type(error).__name__}: {error}")
+                    raise
+                # a fault of the kit must not sink the run
                 result = self._result(check, R.GRADER_ERROR,
                                       reason=f"internal error: {type(error).__name__}: {error}")
             self._results[check.id] = result
         return self._results[check.id]
+
+    def result_of(self, check):
+        """The result already recorded for ``check``, or None."""
+        return self._results.get(check.id)
 
     def run_all(self, checks=None):
         report = R.Report(solution=str(self.solution_root))
@@ -135,8 +153,9 @@ class Grader:
 
     def _ensure_loaded(self):
         if not self._loaded:
-            self.student.load(load_request("student", self.assignment, self.solution_root,
-                                           add_to_path=True))
+            self.student.submit_load(load_request("student", self.assignment,
+                                                  self.solution_root, add_to_path=True))
+            self.reference.load_reference()
             self._loaded = True
 
     def _grade(self, check):
@@ -148,8 +167,10 @@ class Grader:
 
     def _grade_agreement(self, check):
         timeout = self.assignment.timeout_for(check)
-        outcome = self.student.run(scenario_request("run", "student", check, self.seed_offset),
-                                   timeout)
+        ticket = self.student.submit(scenario_request("run", "student", check, self.seed_offset),
+                                     timeout)
+        self.reference.prefetch(check)
+        outcome = self.student.collect(ticket)
         failure = self._failure(check, outcome, timeout)
         if failure:
             return failure
@@ -196,7 +217,6 @@ class Grader:
         failure = self._failure(check, setup, timeout)
         if failure:
             return failure
-        self.reference.load_for_timing()
         ref_setup = self.reference.runner.speed_setup(
             scenario_request("speed_setup", "reference", check, self.seed_offset, check.id),
             timeout)

@@ -57,6 +57,7 @@ class WorkerRunner:
         self._extra_env = dict(extra_env or {})
         self._process = None
         self._loads = []
+        self._pending = []
         self._stderr = None
         self.info = {}
 
@@ -74,20 +75,65 @@ class WorkerRunner:
 
     def load(self, request):
         """Load an implementation; remembered so a restarted worker loads it again."""
-        self._loads.append(request)
-        outcome, _ = self._request(request, LOAD_TIMEOUT)
-        return outcome
+        return self.collect(self.submit_load(request))
+
+    def submit_load(self, request):
+        ticket = self.submit(request, LOAD_TIMEOUT)
+        self._loads.append(request)  # after sending: a restart replays it once
+        return ticket
 
     def run(self, request, timeout):
-        outcome, _ = self._request(request, timeout)
-        return outcome
+        """Send ``request`` and wait for its outcome (at most ``timeout`` seconds)."""
+        return self.collect(self.submit(request, timeout))
 
-    def speed_setup(self, request, timeout):
-        return self._request(request, timeout)[0]
+    speed_setup = speed_run = run
 
-    def speed_run(self, request, timeout):
-        """Run a timed block; ``Outcome.seconds`` is measured here, around the request."""
-        return self._request(request, timeout)[0]
+    def submit(self, request, timeout):
+        """Send ``request`` without waiting; ``collect`` the returned ticket later.
+
+        Answers come back in the order requests were sent, so a runner can have
+        several requests in flight while the other side works too.
+        """
+        ticket = _Ticket(request, timeout)
+        try:
+            self._ensure_ready()
+            ticket.started = time.perf_counter()
+            self._send(request)
+            self._pending.append(ticket)
+        except WorkerDied as died:
+            self._kill()
+            ticket.outcome = Outcome(died.status, message=died.message)
+        return ticket
+
+    def collect(self, ticket):
+        """Wait for the outcome of a submitted request."""
+        while ticket.outcome is None:
+            oldest = self._pending.pop(0)
+            oldest.outcome = self._receive_outcome(oldest)
+        return ticket.outcome
+
+    def _receive_outcome(self, ticket):
+        try:
+            header = decode_json(self._receive(ticket.started + ticket.timeout))
+            data = None
+            if header.get("has_payload"):
+                data = decode_data(self._receive(time.perf_counter() + LOAD_TIMEOUT))
+            seconds = time.perf_counter() - ticket.started
+        except WorkerDied as died:
+            self._fail_pending(died)
+            return Outcome(died.status, message=died.message)
+        except WireError as error:
+            self._fail_pending(WorkerDied("bad_output", f"the worker sent malformed data: {error}"))
+            return Outcome("bad_output", message=f"the worker sent malformed data: {error}")
+        return _outcome_from(header, data, seconds)
+
+    def _fail_pending(self, died):
+        """The worker is gone: every request still in flight shares its fate."""
+        self._kill()
+        for ticket in self._pending:
+            ticket.outcome = Outcome("crash", message="the worker was restarted before this "
+                                                      "request was answered")
+        self._pending = []
 
     def close(self):
         if self._process is None:
@@ -98,28 +144,6 @@ class WorkerRunner:
         except (OSError, subprocess.TimeoutExpired, WorkerDied):
             pass
         self._kill()
-
-    def _request(self, request, timeout):
-        try:
-            self._ensure_ready()
-            started = time.perf_counter()
-            self._send(request)
-            header = decode_json(self._receive(started + timeout))
-            data = None
-            if header.get("has_payload"):
-                data = decode_data(self._receive(time.perf_counter() + LOAD_TIMEOUT))
-            seconds = time.perf_counter() - started
-        except WorkerDied as died:
-            self._kill()
-            return Outcome(died.status, message=died.message), None
-        except WireError as error:
-            self._kill()
-            return Outcome("bad_output", message=f"the worker sent malformed data: {error}"), None
-        return Outcome(
-            status=header["status"], data=data, message=header.get("message", ""),
-            traceback=header.get("traceback", ""), stdout=header.get("stdout", ""),
-            forbidden_calls=header.get("forbidden_calls", []), seconds=seconds,
-            inner_seconds=header.get("inner_seconds")), header
 
     def _ensure_ready(self):
         if self._process is not None and self.info:
@@ -189,6 +213,21 @@ class WorkerRunner:
                 pass
 
 
+class _Ticket:
+    def __init__(self, request, timeout):
+        self.request, self.timeout = request, timeout
+        self.started = time.perf_counter()
+        self.outcome = None
+
+
+def _outcome_from(header, data, seconds):
+    return Outcome(
+        status=header["status"], data=data, message=header.get("message", ""),
+        traceback=header.get("traceback", ""), stdout=header.get("stdout", ""),
+        forbidden_calls=header.get("forbidden_calls", []), seconds=seconds,
+        inner_seconds=header.get("inner_seconds"))
+
+
 class InProcessRunner:
     """Runs requests in this process (debug mode: exceptions propagate for pdb)."""
 
@@ -198,37 +237,37 @@ class InProcessRunner:
         capture.reraise = reraise
         self.name = name
         self._executor = Executor(capture)
+        self._handlers = {"load": self._executor.load, "run": self._executor.run,
+                          "speed_setup": self._executor.speed_setup,
+                          "speed_run": self._executor.speed_run,
+                          "speed_drop": self._executor.speed_drop}
         self.info = {"in_process": True}
 
     def start(self):
         pass
 
-    def load(self, request):
-        return self._outcome(*self._executor.load(request), 0.0)
+    def submit(self, request, timeout):
+        ticket = _Ticket(request, timeout)
+        header, payload = self._handlers[request["op"]](request)
+        data = None if payload is None else decode_data(payload)
+        ticket.outcome = _outcome_from(header, data, time.perf_counter() - ticket.started)
+        return ticket
+
+    submit_load = lambda self, request: self.submit(request, LOAD_TIMEOUT)  # noqa: E731
+
+    def collect(self, ticket):
+        return ticket.outcome
 
     def run(self, request, timeout):
-        started = time.perf_counter()
-        header, payload = self._executor.run(request)
-        return self._outcome(header, payload, time.perf_counter() - started)
+        return self.collect(self.submit(request, timeout))
 
-    def speed_setup(self, request, timeout):
-        return self._outcome(*self._executor.speed_setup(request), 0.0)
+    speed_setup = speed_run = run
 
-    def speed_run(self, request, timeout):
-        started = time.perf_counter()
-        header, _ = self._executor.speed_run(request)
-        return self._outcome(header, None, time.perf_counter() - started)
+    def load(self, request):
+        return self.run(request, LOAD_TIMEOUT)
 
     def close(self):
         pass
-
-    @staticmethod
-    def _outcome(header, payload, seconds):
-        return Outcome(
-            status=header["status"], data=None if payload is None else decode_data(payload),
-            message=header.get("message", ""), traceback=header.get("traceback", ""),
-            stdout=header.get("stdout", ""), forbidden_calls=header.get("forbidden_calls", []),
-            seconds=seconds, inner_seconds=header.get("inner_seconds"))
 
 
 def _kit_root():

@@ -8,8 +8,6 @@ its class in the manifest, or overrides rtol/atol outright.
 """
 from dataclasses import dataclass
 
-import torch
-
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -24,38 +22,39 @@ class Tolerance:
 
 _EXACT = Tolerance(0.0, 0.0)
 
-# (rtol, atol) per dtype and class; integers and bool are always exact.
+# (rtol, atol) per dtype name and class; integers and bool are always exact.
+# Keyed by name so that reading the manifest does not need to import torch.
 _TABLE = {
     "default": {
-        torch.float16: (1e-3, 1e-5),
-        torch.bfloat16: (1.6e-2, 1e-5),
-        torch.float32: (1.3e-6, 1e-5),
-        torch.float64: (1e-7, 1e-7),
-        torch.complex64: (1.3e-6, 1e-5),
-        torch.complex128: (1e-7, 1e-7),
+        "float16": (1e-3, 1e-5),
+        "bfloat16": (1.6e-2, 1e-5),
+        "float32": (1.3e-6, 1e-5),
+        "float64": (1e-7, 1e-7),
+        "complex64": (1.3e-6, 1e-5),
+        "complex128": (1e-7, 1e-7),
     },
     "reduction": {
-        torch.float16: (5e-3, 1e-4),
-        torch.bfloat16: (3e-2, 1e-4),
-        torch.float32: (1e-5, 1e-5),
-        torch.float64: (1e-7, 1e-7),
-        torch.complex64: (1e-5, 1e-5),
-        torch.complex128: (1e-7, 1e-7),
+        "float16": (5e-3, 1e-4),
+        "bfloat16": (3e-2, 1e-4),
+        "float32": (1e-5, 1e-5),
+        "float64": (1e-7, 1e-7),
+        "complex64": (1e-5, 1e-5),
+        "complex128": (1e-7, 1e-7),
     },
     "trajectory": {
-        torch.float16: (1e-2, 1e-3),
-        torch.bfloat16: (5e-2, 1e-3),
-        torch.float32: (1e-4, 1e-5),
-        torch.float64: (1e-7, 1e-9),
-        torch.complex64: (1e-4, 1e-5),
-        torch.complex128: (1e-7, 1e-9),
+        "float16": (1e-2, 1e-3),
+        "bfloat16": (5e-2, 1e-3),
+        "float32": (1e-4, 1e-5),
+        "float64": (1e-7, 1e-9),
+        "complex64": (1e-4, 1e-5),
+        "complex128": (1e-7, 1e-9),
     },
 }
 
 TOLERANCE_CLASSES = tuple(_TABLE)
 
 # Python floats are compared as float64 values.
-_PYTHON_FLOAT = torch.float64
+_PYTHON_FLOAT = "float64"
 
 
 def tolerance_for(dtype, tolerance_class="default", rtol=None, atol=None):
@@ -63,7 +62,7 @@ def tolerance_for(dtype, tolerance_class="default", rtol=None, atol=None):
     if tolerance_class not in _TABLE:
         raise ValueError(f"unknown tolerance class {tolerance_class!r}; "
                          f"choose one of {', '.join(TOLERANCE_CLASSES)}")
-    base = _TABLE[tolerance_class].get(dtype)
+    base = _TABLE[tolerance_class].get(str(dtype).replace("torch.", ""))
     if base is None:
         base = (_EXACT.rtol, _EXACT.atol)
     return Tolerance(base[0] if rtol is None else rtol, base[1] if atol is None else atol)

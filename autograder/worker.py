@@ -101,8 +101,8 @@ class Executor:
             impl = Implementation(request["name"], folder, request["files"],
                                   request.get("patched_sources"))
         self._implementations[request["name"]] = (impl, assignment)
-        self._scenarios.setdefault(assignment, _import_scenarios(assignment,
-                                                                 request["scenarios"]))
+        if assignment not in self._scenarios:
+            self._scenarios[assignment] = _import_scenarios(assignment, request["scenarios"])
         unresolved = self._tripwires[assignment].unresolved
         return {"status": "ok", "stdout": output.text, "unresolved_forbidden": unresolved}, None
 
@@ -181,9 +181,12 @@ class Executor:
 
 
 def _import_scenarios(assignment, path):
+    """Import an assignment's scenarios; run its optional ``warm_up()`` (slow first-use imports)."""
     spec = importlib.util.spec_from_file_location(f"_scenarios_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if callable(getattr(module, "warm_up", None)):
+        module.warm_up()
     return module
 
 

@@ -41,6 +41,12 @@ HYPERPARAMETERS["AdamW"] = HYPERPARAMETERS["Adam"]
 STATE_NAMES = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "momentum_buffer")
 
 
+def warm_up():
+    """Called once when a worker loads this assignment: the first Optimizer built imports
+    torch._dynamo (about 2 s), which is better paid while the other worker is busy too."""
+    torch.optim.Optimizer([torch.zeros(1, requires_grad=True)], {"lr": 0.1})
+
+
 def _generator(seed):
     return torch.Generator().manual_seed(1000 + seed)
 

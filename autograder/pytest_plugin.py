@@ -1,0 +1,230 @@
+"""pytest plugin: ``pytest assignments/03_adam`` grades a solution and prints a points table.
+
+Each assignment folder's ``scenarios.py`` is collected as the assignment; its
+checks (from the manifest) become test items. One ``Grader`` per assignment is
+created at its first item and reused by every check, so the worker imports
+torch once per run. At the end the plugin prints the points table and, when
+asked, writes a Gradescope ``results.json``.
+
+Settings are resolved in one place, in the order command line, environment,
+ini file, default:
+
+    --solution TREE      AUTOGRADER_SOLUTION   autograder_solution   template
+    --results FILE       AUTOGRADER_RESULTS    autograder_results    (none)
+    --grade-seed N       AUTOGRADER_SEED       autograder_seed       0
+    --in-process         AUTOGRADER_IN_PROCESS autograder_in_process off
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SOLUTION_HELP = ("solution tree to grade: a folder laid out like reference/, or 'reference' "
+                 "or 'template' (default: template, i.e. student_template/)")
+RESULTS_HELP = "also write the results as a Gradescope results.json to this file"
+SEED_HELP = "offset added to every check's seed (the same offset reproduces a run)"
+IN_PROCESS_HELP = ("debug: run the solution in the pytest process instead of a worker, so "
+                   "--pdb stops inside your code (no timeouts, no isolation)")
+
+_SETTINGS = [  # name, option, environment variable, default
+    ("solution", "--solution", "AUTOGRADER_SOLUTION", "template"),
+    ("results", "--results", "AUTOGRADER_RESULTS", None),
+    ("seed", "--grade-seed", "AUTOGRADER_SEED", "0"),
+    ("in_process", "--in-process", "AUTOGRADER_IN_PROCESS", False),
+]
+_STATE = pytest.StashKey()
+
+
+@dataclass
+class Settings:
+    solution: Path
+    results: str
+    seed: int
+    in_process: bool
+
+
+class CheckFailed(Exception):
+    """Raised by a check item that did not pass; carries its ``CheckResult``."""
+
+    def __init__(self, result):
+        super().__init__(result.reason)
+        self.result = result
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("autograder", "grading of assignments")
+    group.addoption("--solution", dest="autograder_solution", help=SOLUTION_HELP)
+    group.addoption("--results", dest="autograder_results", help=RESULTS_HELP)
+    group.addoption("--grade-seed", dest="autograder_seed", help=SEED_HELP)
+    group.addoption("--in-process", dest="autograder_in_process", action="store_true",
+                    default=None, help=IN_PROCESS_HELP)
+    for name, _, _, default in _SETTINGS:
+        parser.addini(f"autograder_{name}", help=f"default for autograder {name}",
+                      default=default)
+
+
+def pytest_configure(config):
+    config.stash[_STATE] = _SessionState(resolve_settings(config))
+
+
+def pytest_report_header(config):
+    settings = config.stash[_STATE].settings
+    mode = "in-process (debug)" if settings.in_process else "worker process"
+    return (f"autograder: solution {settings.solution}, seed offset {settings.seed}, "
+            f"solution code runs in a {mode}")
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name == "scenarios.py" and (file_path.parent.parent / "manifest.toml").is_file():
+        return AssignmentFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_finish(session):
+    """Start the workers of every assignment about to be graded, so torch imports overlap."""
+    if session.config.option.collectonly:
+        return
+    state = session.config.stash[_STATE]
+    for item in session.items:
+        if isinstance(item, CheckItem):
+            state.grader(item.assignment)
+
+
+class AssignmentFile(pytest.File):
+    """An assignment folder's scenarios.py: yields one item per check in the manifest."""
+
+    def collect(self):
+        state = self.config.stash[_STATE]
+        assignment = state.assignment(self.path.parent.parent / "manifest.toml",
+                                      self.path.parent.name)
+        for check in assignment.checks:
+            yield CheckItem.from_parent(self, name=check.id, assignment=assignment, check=check)
+
+
+class CheckItem(pytest.Item):
+    """One graded check."""
+
+    def __init__(self, *, assignment, check, **kwargs):
+        super().__init__(**kwargs)
+        self.assignment, self.check = assignment, check
+
+    def runtest(self):
+        state = self.config.stash[_STATE]
+        grader = state.grader(self.assignment)
+        try:
+            result = grader.run_check(self.check)
+        finally:
+            recorded = grader.result_of(self.check)
+            if recorded is not None:
+                state.record(recorded)
+        if result.status == "not_evaluated":
+            pytest.skip(result.reason)
+        if result.status != "passed":
+            raise CheckFailed(result)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CheckFailed):
+            result = excinfo.value.result
+            return (f"[{result.label}] {result.points:g}/{result.max_points:g} points — "
+                    f"{result.reason}\n\n{result.full_text()}")
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.assignment.id}::{self.check.id} ({self.check.points:g} pts)"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.report.results:
+        return
+    terminalreporter.section("points")
+    terminalreporter.write_line(state.report.format_table())
+    if state.settings.results:
+        from autograder.results import write_results
+        write_results(state.report, state.settings.results)
+        terminalreporter.write_line(f"results written to {state.settings.results}")
+
+
+def pytest_unconfigure(config):
+    state = config.stash.get(_STATE, None)
+    if state is not None:
+        state.close()
+
+
+def resolve_settings(config):
+    """Each setting from the command line, else the environment, else the ini file, else default."""
+    values = {}
+    for name, option, variable, default in _SETTINGS:
+        value = config.getoption(f"autograder_{name}")
+        where = option
+        if value is None and os.environ.get(variable, "") != "":
+            value, where = os.environ[variable], f"environment variable {variable}"
+        if value is None:
+            value, where = config.getini(f"autograder_{name}"), f"ini option autograder_{name}"
+        values[name] = (value, where)
+    return Settings(solution=_validate_solution(*values["solution"]),
+                    results=values["results"][0] or None,
+                    seed=_validate_seed(*values["seed"]),
+                    in_process=_validate_flag(*values["in_process"]))
+
+
+def _validate_solution(value, where):
+    from autograder.__main__ import resolve_solution
+    path = resolve_solution(str(value))
+    if not path.is_dir():
+        raise pytest.UsageError(f"{where}: solution tree {value!r} is not a folder")
+    return path
+
+
+def _validate_seed(value, where):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise pytest.UsageError(f"{where}: seed must be an integer, got {value!r}") from None
+
+
+def _validate_flag(value, where):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise pytest.UsageError(f"{where}: expected a yes/no value, got {value!r}")
+
+
+class _SessionState:
+    """Graders and the combined report of one pytest session."""
+
+    def __init__(self, settings):
+        from autograder.results import Report
+        self.settings = settings
+        self.report = Report(solution=str(settings.solution))
+        self._manifests, self._graders, self._references = {}, {}, {}
+
+    def assignment(self, manifest_path, assignment_id):
+        from autograder.manifest import load_manifest
+        if manifest_path not in self._manifests:
+            self._manifests[manifest_path] = load_manifest(manifest_path)
+        return self._manifests[manifest_path].assignment(assignment_id)
+
+    def grader(self, assignment):
+        from autograder.grading import Grader, ReferenceSide, make_runner
+        if assignment.id not in self._graders:
+            reference = ReferenceSide(assignment, runner=make_runner(
+                "reference", self.settings.in_process), seed_offset=self.settings.seed)
+            self._references[assignment.id] = reference
+            self._graders[assignment.id] = Grader(
+                assignment, self.settings.solution, reference,
+                in_process=self.settings.in_process, seed_offset=self.settings.seed)
+        return self._graders[assignment.id]
+
+    def record(self, result):
+        if result not in self.report.results:
+            self.report.add(result)
+
+    def close(self):
+        for closable in list(self._graders.values()) + list(self._references.values()):
+            closable.close()

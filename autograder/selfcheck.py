@@ -1,0 +1,94 @@
+"""The kit checks itself, per assignment:
+
+- the reference scores full marks;
+- the untouched template scores 0, every check saying "not implemented";
+- every known mistake, applied to a copy of the reference, loses points and
+  is named in the feedback of at least one check it fails;
+- student_template/ is in sync with reference/.
+
+One reference worker serves all of these gradings, as it would a class batch.
+"""
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import results as R
+from autograder.grading import REFERENCE_ROOT, TEMPLATE_ROOT, Grader, ReferenceSide
+from autograder.manifest import apply_patches
+from autograder.template import template_differences
+
+
+@dataclass
+class SelfCheck:
+    assignment: str
+    problems: list = field(default_factory=list)
+    lines: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.problems
+
+
+def build_mistake_tree(assignment, mistake, destination, reference_root=REFERENCE_ROOT):
+    """Copy the reference's assignment folder under ``destination`` with the mistake applied."""
+    source = Path(reference_root) / assignment.id
+    target = Path(destination) / assignment.id
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    path = target / mistake.file
+    path.write_text(apply_patches(path.read_text(), mistake))
+    return Path(destination)
+
+
+def check_assignment(assignment, checks=None, mistakes=None, cuda=None):
+    """Run every self-check of ``assignment``; ``checks`` limits which checks are graded."""
+    outcome = SelfCheck(assignment.id)
+    selected = [c for c in assignment.checks if checks is None or c.id in checks]
+    reference = ReferenceSide(assignment)
+    try:
+        _expect_full_marks(outcome, _grade(assignment, REFERENCE_ROOT, reference, selected, cuda))
+        _expect_zero(outcome, _grade(assignment, TEMPLATE_ROOT, reference, selected, cuda))
+        chosen = [m for m in assignment.mistakes if mistakes is None or m.id in mistakes]
+        with tempfile.TemporaryDirectory(prefix="kit-mistakes-") as scratch:
+            for mistake in chosen:
+                tree = build_mistake_tree(assignment, mistake, Path(scratch) / mistake.id)
+                report = _grade(assignment, tree, reference, selected, cuda)
+                _expect_named(outcome, mistake, report)
+    finally:
+        reference.close()
+    for problem in template_differences(REFERENCE_ROOT, TEMPLATE_ROOT, [assignment.id]):
+        outcome.problems.append(f"template out of date: {problem.splitlines()[0]}")
+    return outcome
+
+
+def _grade(assignment, root, reference, checks, cuda):
+    grader = Grader(assignment, root, reference, cuda=cuda)
+    try:
+        return grader.run_all(checks)
+    finally:
+        grader.close()
+
+
+def _expect_full_marks(outcome, report):
+    outcome.lines.append(f"reference: {report.score:g}/{report.max_score:g}")
+    for r in report.results:
+        if r.counts and r.status != R.PASSED:
+            outcome.problems.append(f"reference fails {r.check}: {r.status}: {r.reason}")
+
+
+def _expect_zero(outcome, report):
+    outcome.lines.append(f"template: {report.score:g}/{report.max_score:g}")
+    for r in report.results:
+        if r.counts and (r.points or r.status != R.NOT_IMPLEMENTED):
+            outcome.problems.append(f"template on {r.check}: expected 0 and 'not implemented', "
+                                    f"got {r.points:g} and {r.status}: {r.reason}")
+
+
+def _expect_named(outcome, mistake, report):
+    named = [r.check for r in report.results if mistake.id in r.diagnosis]
+    outcome.lines.append(f"mistake {mistake.id}: {report.score:g}/{report.max_score:g}, "
+                         f"named by {', '.join(named) or 'no check'}")
+    if report.score >= report.max_score:
+        outcome.problems.append(f"mistake {mistake.id} loses no points")
+    if not named:
+        outcome.problems.append(f"mistake {mistake.id} is not named by any check")
