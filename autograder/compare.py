@@ -134,8 +134,11 @@ class _Walk:
     def visit_scalar(self, path, expected, got):
         if isinstance(expected, float):
             tol = tolerance_for_python_float(*self.tolerance)
-            both_nan = math.isnan(expected) and math.isnan(got)
-            if not both_nan and not abs(got - expected) <= tol.atol + tol.rtol * abs(expected):
+            if not (math.isfinite(expected) and math.isfinite(got)):
+                # NaN matches only NaN, an infinity only the same infinity
+                if not (got == expected or (math.isnan(expected) and math.isnan(got))):
+                    self.add(path, "value", f"expected {expected!r}, got {got!r}")
+            elif not abs(got - expected) <= tol.atol + tol.rtol * abs(expected):
                 self.add(path, "value", f"expected {expected!r}, got {got!r}",
                          [f"absolute error {abs(got - expected):.3g} ({tol.describe()})"])
         elif expected != got:
@@ -188,9 +191,13 @@ class _Walk:
             e, g = expected.to(wide), got.to(wide)
             diff = (g - e).abs()
             scale = e.abs()
-            nan_match = torch.isnan(e) & torch.isnan(g)
-            diff = torch.where(nan_match, torch.zeros_like(diff), diff)
-            diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
+            # NaN matches only NaN, an infinity only the same infinity
+            special = ~torch.isfinite(e)
+            same_special = special & ((g == e) | (torch.isnan(e) & torch.isnan(g)))
+            diff = torch.where(same_special, torch.zeros_like(diff), diff)
+            diff = torch.where(torch.isnan(diff) | (special & ~same_special),
+                               torch.full_like(diff, math.inf), diff)
+            scale = torch.where(special, torch.zeros_like(scale), scale)
             bad = diff > tol.atol + tol.rtol * scale
         if not bad.any():
             return
@@ -220,8 +227,7 @@ def _item(t, index):
 def _value_report(expected, got, diff, scale, bad, tol):
     count, total = int(bad.sum()), bad.numel()
     worst = _index_of(diff, int(torch.where(bad, diff, torch.zeros_like(diff)).flatten().argmax()))
-    rel = diff / scale.clamp_min(torch.finfo(torch.float64).tiny)
-    rel = torch.where(scale == 0, torch.where(diff == 0, torch.zeros_like(rel), rel), rel)
+    rel = torch.where(scale == 0, torch.where(diff == 0, 0.0, math.inf), diff / scale)
     summary = (f"{count} of {total} elements ({100.0 * count / total:.1f}%) differ "
                f"beyond tolerance")
     details = [

@@ -70,9 +70,9 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     settings = config.stash[_STATE].settings
-    mode = "in-process (debug)" if settings.in_process else "worker process"
+    mode = "in this process (debug)" if settings.in_process else "in a worker process"
     return (f"autograder: solution {settings.solution}, seed offset {settings.seed}, "
-            f"solution code runs in a {mode}")
+            f"solution code runs {mode}")
 
 
 def pytest_collect_file(file_path, parent):

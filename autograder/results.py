@@ -60,9 +60,9 @@ class CheckResult:
 
     def full_text(self):
         """The feedback plus what the student's code printed."""
-        parts = [self.feedback or self.reason]
-        if self.stdout.strip():
-            parts.append("Your code printed:\n" + _indent(self.stdout.rstrip()))
+        parts = [str(self.feedback or self.reason)]
+        if str(self.stdout).strip():
+            parts.append("Your code printed:\n" + _indent(str(self.stdout).rstrip()))
         return "\n\n".join(p for p in parts if p)
 
 
@@ -93,14 +93,14 @@ class Report:
         """The points table: a row per check, the total, then what was not evaluated."""
         name_width = min(44, max([len(f"{r.assignment}::{r.check}") for r in self.results]
                                  + [5]))
-        reason_width = max(20, width - name_width - 25)
+        reason_width = max(20, width - name_width - 26)
         lines = [f"{'check':<{name_width}}  {'points':>11}  {'status':<9}  reason",
-                 "-" * min(width, name_width + 25 + reason_width)]
+                 "-" * min(width, name_width + 26 + reason_width)]
         for r in self.results:
             points = f"{_num(r.points)}/{_num(r.max_points)}" if r.counts else f"-/{_num(r.max_points)}"
             lines.append(f"{r.assignment + '::' + r.check:<{name_width}}  {points:>11}  "
                          f"{r.label:<9}  {_clip(r.reason, reason_width)}")
-        lines.append("-" * min(width, name_width + 25 + reason_width))
+        lines.append("-" * min(width, name_width + 26 + reason_width))
         percent = 100.0 * self.score / self.max_score if self.max_score else 0.0
         lines.append(f"{'TOTAL':<{name_width}}  {_num(self.score) + '/' + _num(self.max_score):>11}"
                      f"  {percent:.0f}%")

@@ -10,15 +10,16 @@ reaches the solution's frames. It is for debugging only: it imports solution
 code into the grading process.
 """
 import os
-import select
+import queue
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
-from autograder.wire import WireError, decode_data, decode_json, encode_json, _LENGTH
+from autograder.wire import WireError, _LENGTH, decode_data, decode_json, encode_json, read_frame
 
 STARTUP_TIMEOUT = 180.0
 LOAD_TIMEOUT = 60.0
@@ -72,6 +73,11 @@ class WorkerRunner:
             [sys.executable, "-m", "autograder.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, env=env, start_new_session=True)
         self.info = {}
+        # A thread drains the worker's answers as they come, so a worker never blocks on
+        # a full pipe while we are still sending it requests (which would deadlock both).
+        self._frames = queue.Queue()
+        threading.Thread(target=_drain_frames, args=(self._process.stdout, self._frames),
+                         daemon=True).start()
 
     def load(self, request):
         """Load an implementation; remembered so a restarted worker loads it again."""
@@ -166,23 +172,13 @@ class WorkerRunner:
             raise WorkerDied("crash", self._death_message()) from None
 
     def _receive(self, deadline):
-        head = self._read(_LENGTH.size, deadline)
-        (length,) = _LENGTH.unpack(head)
-        return self._read(length, deadline)
-
-    def _read(self, size, deadline):
-        fd = self._process.stdout.fileno()
-        chunks, remaining = [], size
-        while remaining:
-            left = deadline - time.perf_counter()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise WorkerDied("timeout", "")
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                raise WorkerDied("crash", self._death_message())
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
+        try:
+            frame = self._frames.get(timeout=max(0.0, deadline - time.perf_counter()))
+        except queue.Empty:
+            raise WorkerDied("timeout", "") from None
+        if isinstance(frame, Exception):
+            raise WorkerDied("crash", self._death_message())
+        return frame
 
     def _death_message(self):
         try:
@@ -211,6 +207,19 @@ class WorkerRunner:
                 stream.close()
             except OSError:
                 pass
+
+
+def _drain_frames(stream, frames):
+    """Reader thread: move every frame from ``stream`` to ``frames``; an exception ends it."""
+    try:
+        while True:
+            frame = read_frame(stream)
+            if frame is None:
+                frames.put(EOFError("the worker closed its output"))
+                return
+            frames.put(frame)
+    except (WireError, OSError, ValueError) as error:
+        frames.put(error)
 
 
 class _Ticket:

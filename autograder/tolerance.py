@@ -45,9 +45,9 @@ _TABLE = {
         "float16": (1e-2, 1e-3),
         "bfloat16": (5e-2, 1e-3),
         "float32": (1e-4, 1e-5),
-        "float64": (1e-7, 1e-9),
+        "float64": (1e-6, 1e-7),
         "complex64": (1e-4, 1e-5),
-        "complex128": (1e-7, 1e-9),
+        "complex128": (1e-6, 1e-7),
     },
 }
 

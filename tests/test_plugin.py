@@ -1,0 +1,73 @@
+"""The pytest plugin, through real pytest sessions (each starts its own workers)."""
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def adam(kit_root):
+    return str(kit_root / "assignments" / "03_adam")
+
+
+def test_reference_gets_full_marks_and_a_results_file(pytester, adam, tmp_path):
+    results = tmp_path / "results.json"
+    run = pytester.runpytest_subprocess(adam, "--solution", "reference", "--results",
+                                        str(results), "-p", "no:cacheprovider")
+    assert run.ret == 0
+    run.stdout.fnmatch_lines([
+        "autograder: solution *reference, seed offset 0, solution code runs in a worker process",
+        "*= points =*",
+        "03_adam::adam_f32 * 3/3 * PASS *matches the reference*",
+        "03_adam::adam_speed_cpu * 2/2 * PASS *x the reference time (budget 3x)*",
+        "03_adam::adam_speed_cuda * -/2 * N/A *not evaluated (no CUDA device)*",
+        "TOTAL * 35/35 * 100%",
+        "Not evaluated here (2 check(s), 3 points, not counted)*",
+    ])
+    data = json.loads(results.read_text())
+    assert (data["score"], data["max_score"]) == (35, 35)
+    assert len(data["tests"]) == 17
+    assert {t["status"] for t in data["tests"]} == {"passed"}
+
+
+def test_template_scores_zero_with_not_implemented(pytester, adam):
+    run = pytester.runpytest_subprocess(adam, "-p", "no:cacheprovider")
+    assert run.ret == 1
+    run.stdout.fnmatch_lines([
+        "*[[]TODO[]] 0/2 points — not implemented: Task 1: gradient_descent is not implemented*",
+        '*raised at File "*student_template/03_adam/optimizers.py", line *, in gradient_descent*',
+        "TOTAL * 0/35 * 0%",
+    ])
+    assert "Traceback" not in run.stdout.str()
+    assert "autograder/worker.py" not in run.stdout.str()
+
+
+def test_settings_come_from_environment_and_ini(pytester, adam, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_SOLUTION", "reference")
+    run = pytester.runpytest_subprocess(adam, "-k", "gd_quadratic", "--grade-seed", "3")
+    assert run.ret == 0
+    run.stdout.fnmatch_lines(["autograder: solution *reference, seed offset 3*",
+                              "TOTAL * 2/2 * 100%"])
+    monkeypatch.delenv("AUTOGRADER_SOLUTION")
+    run = pytester.runpytest_subprocess(adam, "-k", "gd_quadratic", "-o",
+                                        "autograder_solution=reference")
+    assert run.ret == 0
+
+
+def test_bad_settings_name_their_source(pytester, adam, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_SEED", "many")
+    run = pytester.runpytest_subprocess(adam, "--co")
+    assert run.ret != 0
+    run.stderr.fnmatch_lines(["*environment variable AUTOGRADER_SEED: seed must be an integer*"])
+    monkeypatch.delenv("AUTOGRADER_SEED")
+    run = pytester.runpytest_subprocess(adam, "--co", "--solution", "/no/such/tree")
+    run.stderr.fnmatch_lines(["*--solution: solution tree '/no/such/tree' is not a folder*"])
+
+
+def test_in_process_debug_mode_grades_the_reference(pytester, adam):
+    run = pytester.runpytest_subprocess(adam, "--solution", "reference", "--in-process",
+                                        "-k", "adam_f32 or manual_step")
+    assert run.ret == 0
+    run.stdout.fnmatch_lines(["*solution code runs in this process (debug)*",
+                              "TOTAL * 5/5 * 100%"])
