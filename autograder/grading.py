@@ -16,7 +16,8 @@ from autograder.feedback import (describe_diagnosis, describe_forbidden, describ
                                  describe_outcome_failure, describe_speed)
 from autograder.manifest import KIT_ROOT, apply_patches, load_manifest
 from autograder.runner import InProcessRunner, Outcome, WorkerRunner
-from autograder.timing import FAIL, INCONCLUSIVE, PASS, SpeedPolicy, TimedCallFailed, measure_speed
+from autograder.timing import (INCONCLUSIVE, PASS, SpeedPolicy, SpeedVerdict, TimedCallFailed,
+                               measure_speed)
 
 REFERENCE_ROOT = KIT_ROOT / "reference"
 TEMPLATE_ROOT = KIT_ROOT / "student_template"
@@ -211,6 +212,23 @@ class Grader:
                 status = R.NOT_IMPLEMENTED if required.status == R.NOT_IMPLEMENTED else R.FAILED
                 return self._result(check, status, reason=f"needs '{check.requires}' to pass "
                                     f"first (speed only counts for a correct result)")
+        verdict = self.measure_speed(check)
+        if not isinstance(verdict, SpeedVerdict):
+            return verdict  # a CheckResult: the code failed before it could be timed
+        reason, text = describe_speed(check, verdict, check.device)
+        if verdict.verdict == PASS or (verdict.verdict == INCONCLUSIVE
+                                       and verdict.median <= check.budget):
+            label = "" if verdict.verdict == PASS else " (inconclusive after retries; median within budget)"
+            return self._result(check, R.PASSED, points=check.points, reason=reason + label,
+                                feedback=text)
+        if verdict.verdict == INCONCLUSIVE:
+            reason += " (inconclusive after retries; median over budget)"
+        return self._result(check, R.FAILED, reason=reason, feedback=text)
+
+    def measure_speed(self, check):
+        """Time the student against the reference on ``check``; a fresh ``SpeedVerdict``
+        each call, or a ``CheckResult`` when either side fails to run."""
+        self._ensure_loaded()
         timeout = self.assignment.timeout_for(check)
         setup = self.student.speed_setup(
             scenario_request("speed_setup", "student", check, self.seed_offset, check.id), timeout)
@@ -224,22 +242,13 @@ class Grader:
         if broken:
             return broken
         try:
-            verdict = measure_speed(self._block_timer(self.student, check, timeout),
-                                    self._block_timer(self.reference.runner, check, timeout),
-                                    check.budget, self.policy)
+            return measure_speed(self._block_timer(self.student, check, timeout),
+                                 self._block_timer(self.reference.runner, check, timeout),
+                                 check.budget, self.policy)
         except TimedCallFailed as failed:
             if failed.outcome.status == "grader_error":
                 return self._reference_problem(check, failed.outcome)
             return self._failure(check, failed.outcome, timeout)
-        reason, text = describe_speed(check, verdict, check.device)
-        if verdict.verdict == PASS or (verdict.verdict == INCONCLUSIVE
-                                       and verdict.median <= check.budget):
-            label = "" if verdict.verdict == PASS else " (inconclusive after retries; median within budget)"
-            return self._result(check, R.PASSED, points=check.points, reason=reason + label,
-                                feedback=text)
-        if verdict.verdict == INCONCLUSIVE:
-            reason += " (inconclusive after retries; median over budget)"
-        return self._result(check, R.FAILED, reason=reason, feedback=text)
 
     def _block_timer(self, runner, check, timeout):
         impl = "student" if runner is self.student else "reference"
