@@ -4,6 +4,7 @@
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
+    docs [--check]                                rewrite the checks table of each README
 
 TREE is a folder laid out like ``reference/`` (``TREE/03_adam/optimizers.py``),
 or one of the words ``reference`` and ``template``.
@@ -70,6 +71,46 @@ def _list(args):
     return 0
 
 
+_TABLE_BEGIN, _TABLE_END = "<!-- checks table: begin -->", "<!-- checks table: end -->"
+
+
+def checks_table(assignment):
+    """The Markdown table of an assignment's checks, as its README shows it."""
+    rows = ["| check | points | what is checked |", "| --- | ---: | --- |"]
+    for check in assignment.checks:
+        kind = (f"speed on {check.device.upper() if check.device == 'cuda' else 'CPU'}, "
+                f"budget {check.budget:g}x" if check.kind == "speed" else "agreement")
+        rows.append(f"| `{check.id}` | {check.points:g} | {check.title} ({kind}) |")
+    total = sum(c.points for c in assignment.checks)
+    rows.append(f"| **total** | **{total:g}** | GPU checks count only where CUDA is present |")
+    return "\n".join(rows)
+
+
+def readme_with_table(text, assignment):
+    """``text`` with the part between the table markers replaced by the current table."""
+    begin, end = text.find(_TABLE_BEGIN), text.find(_TABLE_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"README of {assignment.id} lacks the markers {_TABLE_BEGIN} / {_TABLE_END}")
+    return (text[: begin + len(_TABLE_BEGIN)] + "\n" + checks_table(assignment) + "\n"
+            + text[end:])
+
+
+def _docs(args):
+    manifest = load_manifest()
+    stale = []
+    for assignment in manifest.assignments:
+        path = assignment.folder / "README.md"
+        text = path.read_text()
+        updated = readme_with_table(text, assignment)
+        if updated != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(updated)
+    verb = "out of date" if args.check else "updated"
+    print("\n".join(f"{verb}: {p.relative_to(KIT_ROOT)}" for p in stale) or "READMEs up to date")
+    return 1 if (args.check and stale) else 0
+
+
 def _validate(args):
     manifest = load_manifest(reference_root=KIT_ROOT / "reference")
     print(f"{manifest.path.name}: {len(manifest.assignments)} assignment(s), valid")
@@ -97,6 +138,9 @@ def build_parser():
     template.set_defaults(run=_template)
     commands.add_parser("list", help="assignments, checks and points").set_defaults(run=_list)
     commands.add_parser("validate", help="validate the manifest").set_defaults(run=_validate)
+    docs = commands.add_parser("docs", help="rewrite the checks table in each assignment README")
+    docs.add_argument("--check", action="store_true", help="only verify the tables are current")
+    docs.set_defaults(run=_docs)
     return parser
 
 
