@@ -130,9 +130,18 @@ def _snapshot(optimizer, params):
     state = {}
     for name, p in params.items():
         entries = optimizer.state[p] if p in optimizer.state else {}
-        state[name] = {key: (float(entries[key]) if key == "step" else entries[key].detach())
-                       for key in STATE_NAMES if key in entries}
+        state[name] = {key: _state_value(key, entries[key]) for key in STATE_NAMES
+                       if key in entries}
     return {"params": {name: p.detach() for name, p in params.items()}, "state": state}
+
+
+def _state_value(key, value):
+    # `step` may be an int, a float or a 0-dim tensor: all are fine, so compare its number.
+    if key == "step" and isinstance(value, (int, float, torch.Tensor)) and not (
+            isinstance(value, torch.Tensor) and value.numel() != 1):
+        return float(value)
+    # Anything else goes back as it is, so the comparison can say what it is.
+    return value.detach() if isinstance(value, torch.Tensor) else value
 
 
 def optimizer_trajectory(impl, *, seed, device, optimizer, config, dtype="float64", steps=STEPS):
