@@ -132,7 +132,8 @@ def _snapshot(optimizer, params):
         entries = optimizer.state[p] if p in optimizer.state else {}
         state[name] = {key: _state_value(key, entries[key]) for key in STATE_NAMES
                        if key in entries}
-    return {"params": {name: p.detach() for name, p in params.items()}, "state": state}
+    # clone: optimizers update in place, and a view would show only the final values
+    return {"params": {name: p.detach().clone() for name, p in params.items()}, "state": state}
 
 
 def _state_value(key, value):
@@ -141,7 +142,7 @@ def _state_value(key, value):
             isinstance(value, torch.Tensor) and value.numel() != 1):
         return float(value)
     # Anything else goes back as it is, so the comparison can say what it is.
-    return value.detach() if isinstance(value, torch.Tensor) else value
+    return value.detach().clone() if isinstance(value, torch.Tensor) else value
 
 
 def optimizer_trajectory(impl, *, seed, device, optimizer, config, dtype="float64", steps=STEPS):
