@@ -50,6 +50,10 @@ class SpeedVerdict:
     note: str = ""
 
     def describe(self):
+        if len(self.ratios) == 1:
+            return (f"{self.median:.1f}x the reference time on single calls after warm-up "
+                    f"(budget {self.budget:g}x; reference {_format_seconds(self.reference_seconds)}"
+                    f" per call, yours {_format_seconds(self.student_seconds)}). {self.note}")
         text = (f"{self.median:.2f}x the reference time (95% interval {self.low:.2f}x to "
                 f"{self.high:.2f}x; budget {self.budget:g}x; {len(self.ratios)} paired blocks "
                 f"of {self.iterations} call(s); reference {_format_seconds(self.reference_seconds)}"

@@ -3,8 +3,9 @@
 Each forbidden dotted name (``torch.optim.Adam``, ``torch.optim.adam.adam``)
 is wrapped before the student's modules are imported, so aliases the student
 takes at import time are wrapped too. A class is wrapped at ``__init__``, which
-every alias shares. A call is recorded only while a frame of the student's own
-files is on the stack, so trusted scenario code may use the same API freely.
+every alias and every subclass shares. A call is recorded only while a frame of
+the student's own files is on the stack, or when the object being built is of a
+class the student defined, so trusted scenario code may use the same API freely.
 """
 import functools
 import importlib
@@ -33,9 +34,19 @@ class Tripwire:
         found, self.calls = list(dict.fromkeys(self.calls)), []
         return found
 
-    def _called(self, name):
-        if self.student_prefixes and self._student_on_stack():
+    def _called(self, name, instance_class=None):
+        if self.student_prefixes and (self._student_on_stack()
+                                      or self._student_class(instance_class)):
             self.calls.append(name)
+
+    def _student_class(self, cls):
+        """A class the student defined by subclassing the forbidden one runs none of its
+        own code at construction, so its module file is what gives it away."""
+        for klass in getattr(cls, "__mro__", ()):
+            module = sys.modules.get(klass.__module__)
+            if str(getattr(module, "__file__", "")).startswith(self.student_prefixes):
+                return True
+        return False
 
     def _student_on_stack(self):
         frame = sys._getframe(2)
@@ -55,7 +66,7 @@ class Tripwire:
 
             @functools.wraps(original_init)
             def init(obj, *args, **kwargs):
-                self._called(dotted)
+                self._called(dotted, type(obj))
                 return original_init(obj, *args, **kwargs)
 
             target.__init__ = init
