@@ -25,9 +25,16 @@ def resolve_solution(value):
 def _grade(args):
     from autograder.grading import grade
     from autograder.results import write_results
+    from autograder.results import write_grader_failure
     solution = resolve_solution(args.solution)
-    report = grade(args.assignment, solution, in_process=args.in_process, seed_offset=args.seed,
-                   checks=args.checks.split(",") if args.checks else None)
+    try:
+        report = grade(args.assignment, solution, in_process=args.in_process,
+                       seed_offset=args.seed,
+                       checks=args.checks.split(",") if args.checks else None)
+    except Exception as error:  # still leave a results file that parses
+        if args.results:
+            write_grader_failure(args.results, f"{type(error).__name__}: {error}")
+        raise
     if args.verbose:
         for result in report.results:
             if result.status != "passed":

@@ -136,13 +136,18 @@ class CheckItem(pytest.Item):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(_STATE, None)
-    if state is None or not state.report.results:
+    if state is None:
         return
-    terminalreporter.section("points")
-    terminalreporter.write_line(state.report.format_table())
+    if state.report.results:
+        terminalreporter.section("points")
+        terminalreporter.write_line(state.report.format_table())
     if state.settings.results:
-        from autograder.results import write_results
-        write_results(state.report, state.settings.results)
+        from autograder.results import write_grader_failure, write_results
+        if state.report.results:
+            write_results(state.report, state.settings.results)
+        else:  # nothing was graded (a collection error, say): the file must still parse
+            write_grader_failure(state.settings.results, f"no check ran (pytest exit status "
+                                                         f"{int(exitstatus)})")
         terminalreporter.write_line(f"results written to {state.settings.results}")
 
 

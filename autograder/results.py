@@ -137,6 +137,13 @@ class Report:
                 "results": [asdict(r) for r in self.results]}
 
 
+def write_grader_failure(path, message):
+    """A results file for a run that could not grade at all: the kit's fault, said plainly."""
+    report = Report(notes=[f"The grader itself failed before grading: {message}",
+                           "This is not the student's fault."])
+    write_results(report, path)
+
+
 def write_results(report, path):
     """Write ``results.json`` atomically; it always parses, even if the report is odd."""
     try:

@@ -71,3 +71,12 @@ def test_in_process_debug_mode_grades_the_reference(pytester, adam):
     assert run.ret == 0
     run.stdout.fnmatch_lines(["*solution code runs in this process (debug)*",
                               "TOTAL * 5/5 * 100%"])
+
+
+def test_a_results_file_is_written_even_when_nothing_could_be_graded(pytester, adam, tmp_path):
+    results = tmp_path / "results.json"
+    run = pytester.runpytest_subprocess(adam, "--results", str(results), "-k", "no_such_check")
+    assert run.ret == 5  # pytest: no tests ran
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and data["tests"] == []
+    assert "The grader itself failed" in data["output"]
