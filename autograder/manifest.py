@@ -70,6 +70,7 @@ class Check:
     budget: float = None      # speed only: the largest allowed time ratio to the reference
     requires: str = None      # speed only: a check that must pass for points to count
     hint: str = None          # shown when the check fails: what usually causes it
+    allowed: tuple = ()       # forbidden names this check permits (its task needs them)
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,12 @@ def _check(entry, where, scenario_names):
                        ("points", (int, float)), ("params", dict), ("tolerance", str),
                        ("trajectory", bool), ("device", str), ("seed", int),
                        ("timeout", (int, float)), ("budget", (int, float)),
-                       ("rtol", float), ("atol", float), ("requires", str), ("hint", str)):
+                       ("rtol", float), ("atol", float), ("requires", str), ("hint", str),
+                       ("allowed", list)):
         _field(entry, name, kind, where, None)
     values = {name: entry[name] for name in Check.__dataclass_fields__ if name in entry}
-    check = Check(**{**values, "params": dict(values.get("params", {}))})
+    check = Check(**{**values, "params": dict(values.get("params", {})),
+                     "allowed": tuple(values.get("allowed", ()))})
     _require(check.kind in CHECK_KINDS, where, f"kind must be one of {CHECK_KINDS}")
     _require(check.scenario in scenario_names, where,
              f"scenario {check.scenario!r} is not a function in scenarios.py")
