@@ -16,7 +16,7 @@ from autograder.compare import compare_values
 from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
                                  describe_outcome_failure, describe_speed)
 from autograder.manifest import KIT_ROOT, apply_patches, load_manifest
-from autograder.runner import InProcessRunner, Outcome, WorkerRunner
+from autograder.runner import LOAD_TIMEOUT, InProcessRunner, WorkerRunner
 from autograder.timing import (INCONCLUSIVE, PASS, SpeedPolicy, SpeedVerdict, TimedCallFailed,
                                measure_speed)
 
@@ -261,6 +261,9 @@ class Grader:
             if failed.outcome.status == "grader_error":
                 return self._reference_problem(check, failed.outcome)
             return self._failure(check, failed.outcome, timeout)
+        finally:  # free the timed inputs (hundreds of tensors) on both sides
+            for runner in (self.student, self.reference.runner):
+                runner.run({"op": "speed_drop", "handle": check.id}, LOAD_TIMEOUT)
 
     def _block_timer(self, runner, check, timeout):
         impl = "student" if runner is self.student else "reference"
