@@ -188,23 +188,21 @@ def _scaled_inputs(g, dtype, device):
 
 def softmax_cases(impl, *, seed, device, dtype="float32"):
     """softmax along the last and the first dim, on large, non-contiguous and empty inputs."""
-    g = _generator(seed)
-    out = {}
-    for label, x in _scaled_inputs(g, _dtype(dtype), device).items():
-        for layout, (xx,) in (("contiguous", (x,)), ("non-contiguous", (_noncontiguous(x),))):
-            for dim in (-1, 0):
-                out[f"{label} {layout} dim={dim}"] = _call(impl.tensors.softmax, xx, dim=dim)
-    return out
+    return _along_both_dims(impl.tensors.softmax, seed, device, dtype)
 
 
 def logsumexp_cases(impl, *, seed, device, dtype="float32"):
     """logsumexp along the last and the first dim, on the same inputs as softmax."""
+    return _along_both_dims(impl.tensors.logsumexp, seed, device, dtype)
+
+
+def _along_both_dims(fn, seed, device, dtype):
     g = _generator(seed)
     out = {}
     for label, x in _scaled_inputs(g, _dtype(dtype), device).items():
-        for layout, (xx,) in (("contiguous", (x,)), ("non-contiguous", (_noncontiguous(x),))):
+        for layout, xx in (("contiguous", x), ("non-contiguous", _noncontiguous(x))):
             for dim in (-1, 0):
-                out[f"{label} {layout} dim={dim}"] = _call(impl.tensors.logsumexp, xx, dim=dim)
+                out[f"{label} {layout} dim={dim}"] = _call(fn, xx, dim=dim)
     return out
 
 
