@@ -11,6 +11,7 @@ Requests: ``load`` (an implementation), ``run`` (a scenario, returning data),
 ``speed_setup`` / ``speed_run`` / ``speed_drop`` (a timed callable), ``exit``.
 """
 import contextlib
+import errno
 import importlib.util
 import io
 import os
@@ -204,6 +205,9 @@ def _classify(error, student_folder):
     if isinstance(error, NotImplementedError):
         return {"status": "not_implemented", "message": str(error) or "NotImplementedError",
                 "traceback": text}
+    if isinstance(error, OSError) and error.errno == errno.EFBIG:
+        return {"status": "error", "message": "OSError: your code printed (or wrote) more than 256 MB: "
+                "is there a print in an endless loop?", "traceback": text}
     if isinstance(error, SystemExit):
         return {"status": "error", "message": "the code called sys.exit() or exit()",
                 "traceback": text}
@@ -314,7 +318,14 @@ def serve(requests, answers):
             write_frame(answers, payload)
 
 
+MAX_FILE_BYTES = 256 << 20
+
+
 def main():
+    # A solution that prints without end would fill the disk through the capture file;
+    # past this size the kernel stops the worker with SIGXFSZ instead.
+    import resource
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     answers = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -403,3 +403,20 @@ def test_in_process_debug_mode_runs_and_propagates_student_exceptions(kit, monke
         for name in set(sys.modules) - before:
             if name.startswith(("_solution_", "_scenarios_")):
                 del sys.modules[name]
+
+
+def test_endless_printing_is_stopped_at_the_file_size_limit(tmp_path, kit_root):
+    """A print in an endless loop fills the capture file up to the worker's limit; that
+    check errors with a clear reason and the next one still runs."""
+    import shutil
+
+    from autograder.grading import grade
+    tree = tmp_path / "spam"
+    shutil.copytree(kit_root / "reference" / "03_adam", tree / "03_adam")
+    path = tree / "03_adam" / "optimizers.py"
+    path.write_text(path.read_text() + "\n\ndef gradient_descent(grad_fn, x0, lr, steps):\n"
+                    "    while True:\n        print('x' * 10000)\n")
+    report = grade("03_adam", tree, checks=["gd_quadratic", "manual_step"])
+    spam, after = report.results
+    assert spam.status == "error" and "more than 256 MB" in spam.reason
+    assert after.status == "passed"
