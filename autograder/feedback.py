@@ -31,9 +31,9 @@ def describe_diagnosis(mistakes):
     if not mistakes:
         return ""
     if len(mistakes) == 1:
-        head = f"Diagnosis: your result matches a known mistake, \"{mistakes[0].title}\"."
+        head = f"Diagnosis: this matches a known mistake, \"{mistakes[0].title}\"."
         return head + "\n" + _wrap(mistakes[0].explanation)
-    parts = ["Diagnosis: your result matches each of these known mistakes "
+    parts = ["Diagnosis: this matches each of these known mistakes "
              "(they agree on this check):"]
     for mistake in mistakes:
         parts.append(f"- \"{mistake.title}\": " + mistake.explanation)
