@@ -11,15 +11,9 @@ or one of the words ``reference`` and ``template``.
 """
 import argparse
 import sys
-from pathlib import Path
 
-from autograder.manifest import KIT_ROOT, ManifestError, load_manifest
-
-
-def resolve_solution(value):
-    """``reference`` / ``template`` / a path -> an absolute solution-tree path."""
-    named = {"reference": KIT_ROOT / "reference", "template": KIT_ROOT / "student_template"}
-    return named.get(value, Path(value).resolve())
+from autograder.manifest import (KIT_ROOT, REFERENCE_ROOT, TEMPLATE_ROOT, ManifestError,
+                                 load_manifest, resolve_solution)
 
 
 def _grade(args):
@@ -51,7 +45,7 @@ def _grade(args):
 
 def _template(args):
     from autograder.template import template_differences, write_template
-    reference, template = KIT_ROOT / "reference", KIT_ROOT / "student_template"
+    reference, template = REFERENCE_ROOT, TEMPLATE_ROOT
     if args.check:
         problems = template_differences(reference, template)
         for problem in problems:
@@ -119,7 +113,7 @@ def _docs(args):
 
 
 def _validate(args):
-    manifest = load_manifest(reference_root=KIT_ROOT / "reference")
+    manifest = load_manifest(reference_root=REFERENCE_ROOT)
     print(f"{manifest.path.name}: {len(manifest.assignments)} assignment(s), valid")
     return 0
 

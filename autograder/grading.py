@@ -15,13 +15,11 @@ from autograder import results as R
 from autograder.compare import compare_values
 from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
                                  describe_outcome_failure, describe_speed)
-from autograder.manifest import KIT_ROOT, apply_patches, load_manifest
-from autograder.runner import LOAD_TIMEOUT, InProcessRunner, WorkerRunner
+from autograder.manifest import REFERENCE_ROOT, apply_patches, load_manifest
+from autograder.runner import InProcessRunner, WorkerRunner
 from autograder.timing import (INCONCLUSIVE, PASS, SpeedPolicy, SpeedVerdict, TimedCallFailed,
                                measure_speed)
 
-REFERENCE_ROOT = KIT_ROOT / "reference"
-TEMPLATE_ROOT = KIT_ROOT / "student_template"
 
 _OUTCOME_STATUS = {"not_implemented": R.NOT_IMPLEMENTED, "load_error": R.LOAD_ERROR,
                    "timeout": R.TIMEOUT, "crash": R.ERROR, "error": R.ERROR,
@@ -242,12 +240,12 @@ class Grader:
         each call, or a ``CheckResult`` when either side fails to run."""
         self._ensure_loaded()
         timeout = self.assignment.timeout_for(check)
-        setup = self.student.speed_setup(
+        setup = self.student.run(
             scenario_request("speed_setup", "student", check, self.seed_offset, check.id), timeout)
         failure = self._failure(check, setup, timeout)
         if failure:
             return failure
-        ref_setup = self.reference.runner.speed_setup(
+        ref_setup = self.reference.runner.run(
             scenario_request("speed_setup", "reference", check, self.seed_offset, check.id),
             timeout)
         broken = self._reference_problem(check, ref_setup)
@@ -263,7 +261,7 @@ class Grader:
             return self._failure(check, failed.outcome, timeout)
         finally:  # free the timed inputs (hundreds of tensors) on both sides
             for runner in (self.student, self.reference.runner):
-                runner.run({"op": "speed_drop", "handle": check.id}, LOAD_TIMEOUT)
+                runner.discard(check.id)
 
     def _block_timer(self, runner, check, timeout):
         impl = "student" if runner is self.student else "reference"
@@ -271,7 +269,7 @@ class Grader:
         def time_block(iterations):
             request = {"op": "speed_run", "handle": check.id, "impl": impl,
                        "iterations": iterations}
-            outcome = runner.speed_run(request, timeout)
+            outcome = runner.run(request, timeout)
             if not outcome.ok:
                 if impl == "reference":
                     outcome.status = "grader_error"

@@ -15,6 +15,8 @@ from autograder.tolerance import TOLERANCE_CLASSES
 FORMAT_VERSION = 1
 KIT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = KIT_ROOT / "assignments" / "manifest.toml"
+REFERENCE_ROOT = KIT_ROOT / "reference"
+TEMPLATE_ROOT = KIT_ROOT / "student_template"
 
 SEED_CONCEPTS = (
     "PyTorch", "Tensor", "Tensor Operations", "Autograd", "CUDA Tensors",
@@ -113,6 +115,12 @@ class Manifest:
         known = ", ".join(a.id for a in self.assignments)
         raise ManifestError(f"{self.path.name}: no assignment {assignment_id!r} "
                             f"(known: {known})")
+
+
+def resolve_solution(value):
+    """``'reference'`` / ``'template'`` / a path -> an absolute solution-tree path."""
+    named = {"reference": REFERENCE_ROOT, "template": TEMPLATE_ROOT}
+    return named.get(str(value), Path(value).resolve())
 
 
 def load_manifest(path=DEFAULT_MANIFEST, reference_root=None):

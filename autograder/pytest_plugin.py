@@ -180,7 +180,7 @@ def resolve_settings(config):
 
 
 def _validate_solution(value, where):
-    from autograder.__main__ import resolve_solution
+    from autograder.manifest import resolve_solution
     path = resolve_solution(str(value))
     if not path.is_dir():
         raise pytest.UsageError(f"{where}: solution tree {value!r} is not a folder")

@@ -92,7 +92,10 @@ class WorkerRunner:
         """Send ``request`` and wait for its outcome (at most ``timeout`` seconds)."""
         return self.collect(self.submit(request, timeout))
 
-    speed_setup = speed_run = run
+    def discard(self, handle):
+        """Free a timed callable; a worker that is gone has nothing left to free."""
+        if self._process is not None:
+            self.run({"op": "speed_drop", "handle": handle}, LOAD_TIMEOUT)
 
     def submit(self, request, timeout):
         """Send ``request`` without waiting; ``collect`` the returned ticket later.
@@ -262,7 +265,8 @@ class InProcessRunner:
         ticket.outcome = _outcome_from(header, data, time.perf_counter() - ticket.started)
         return ticket
 
-    submit_load = lambda self, request: self.submit(request, LOAD_TIMEOUT)  # noqa: E731
+    def submit_load(self, request):
+        return self.submit(request, LOAD_TIMEOUT)
 
     def collect(self, ticket):
         return ticket.outcome
@@ -270,7 +274,8 @@ class InProcessRunner:
     def run(self, request, timeout):
         return self.collect(self.submit(request, timeout))
 
-    speed_setup = speed_run = run
+    def discard(self, handle):
+        self._executor.speed_drop({"handle": handle})
 
     def load(self, request):
         return self.run(request, LOAD_TIMEOUT)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import results as R
-from autograder.grading import REFERENCE_ROOT, TEMPLATE_ROOT, Grader, ReferenceSide
-from autograder.manifest import apply_patches
+from autograder.grading import Grader, ReferenceSide
+from autograder.manifest import REFERENCE_ROOT, TEMPLATE_ROOT, apply_patches
 from autograder.template import template_differences
 
 
