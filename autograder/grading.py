@@ -172,15 +172,15 @@ class Grader:
         self.reference.prefetch(check)
         outcome = self.student.collect(ticket)
         failure = self._failure(check, outcome, timeout)
-        if failure:
-            if outcome.status == "error" and self.reference.output(check).ok:
-                self._name_error(check, outcome, failure)
-            return failure
         expected = self.reference.output(check)
         broken = self._reference_problem(check, expected)
-        if broken:
+        if broken:  # the kit's fault, whatever the student's code did
             return broken
-        tolerance = (check.tolerance, check.rtol, check.atol)
+        if failure:
+            if outcome.status == "error":
+                self._name_error(check, outcome, failure)
+            return failure
+        tolerance = (check.tolerance, check.rtol, check.atol, check.max_mismatch)
         comparison = compare_values(expected.data, outcome.data, *tolerance)
         if comparison.ok:
             return self._result(check, R.PASSED, points=check.points, stdout=outcome.stdout,

@@ -65,6 +65,7 @@ class Check:
     tolerance: str = "default"                   # a class from autograder.tolerance
     rtol: float = None
     atol: float = None
+    max_mismatch: float = 0.0  # fraction of a tensor's elements allowed beyond tolerance
     trajectory: bool = False  # the result is a list of per-step snapshots
     device: str = "cpu"       # "cuda" checks are not evaluated without a CUDA device
     timeout: float = None     # seconds; defaults to the assignment's
@@ -204,7 +205,7 @@ def _check(entry, where, scenario_names):
                        ("points", (int, float)), ("params", dict), ("tolerance", str),
                        ("trajectory", bool), ("device", str), ("seed", int),
                        ("timeout", (int, float)), ("budget", (int, float)),
-                       ("rtol", float), ("atol", float), ("requires", str), ("hint", str),
+                       ("rtol", float), ("atol", float), ("max_mismatch", float), ("requires", str), ("hint", str),
                        ("allowed", list)):
         _field(entry, name, kind, where, None)
     values = {name: entry[name] for name in Check.__dataclass_fields__ if name in entry}
@@ -218,6 +219,8 @@ def _check(entry, where, scenario_names):
     _require(check.tolerance in TOLERANCE_CLASSES, where,
              f"tolerance must be one of {TOLERANCE_CLASSES}, got {check.tolerance!r}")
     _require(check.device in DEVICES, where, f"device must be one of {DEVICES}")
+    _require(0.0 <= check.max_mismatch < 0.05, where,
+             f"max_mismatch is a fraction of elements in [0, 0.05), got {check.max_mismatch!r}")
     _require(check.timeout is None or check.timeout > 0, where, "timeout must be > 0")
     if check.kind == "speed":
         _require(isinstance(check.budget, (int, float)) and check.budget >= 1, where,

@@ -281,7 +281,7 @@ class InProcessRunner:
         return self.run(request, LOAD_TIMEOUT)
 
     def close(self):
-        pass
+        self._executor.close()
 
 
 def _kit_root():

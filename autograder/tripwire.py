@@ -6,9 +6,15 @@ takes at import time are wrapped too. A class is wrapped at ``__init__``, which
 every alias and every subclass shares. A call is recorded only while a frame of
 the student's own files is on the stack, or when the object being built is of a
 class the student defined, so trusted scenario code may use the same API freely.
+
+A name whose package is not imported yet (``torchvision.datasets.ImageFolder``
+costs seconds to import) is not imported for the tripwire's sake: an import hook
+wraps it the moment anything imports its module, before the importer gets it back.
 """
 import functools
 import importlib
+import importlib.abc
+import importlib.util
 import sys
 
 
@@ -19,9 +25,31 @@ class Tripwire:
         self.student_prefixes = ()
         self.calls = []
         self.unresolved = []
+        self._deferred = {}  # module name -> forbidden names whose owner it may be
+        self._wrapped = set()
         for name in dotted_names:
-            if not self._wrap(name):
+            top = name.split(".")[0]
+            if top not in sys.modules and importlib.util.find_spec(top) is not None:
+                self._defer(name)
+            elif not self._wrap(name):
                 self.unresolved.append(name)
+        if self._deferred:
+            sys.meta_path.insert(0, _WrapOnImport(self))
+
+    def _defer(self, dotted):
+        # The owner is the longest dotted prefix that names a module; before importing
+        # we cannot tell, so every prefix is registered and the first that resolves wins.
+        parts = dotted.split(".")
+        for split in range(len(parts) - 1, 0, -1):
+            self._deferred.setdefault(".".join(parts[:split]), []).append(dotted)
+
+    def _imported(self, module_name):
+        """Called after ``module_name`` finished importing: wrap what it owns."""
+        for dotted in self._deferred.pop(module_name, ()):
+            if dotted in self._wrapped:
+                continue
+            if self._wrap(dotted):
+                self._wrapped.add(dotted)
 
     def watch(self, student_prefixes):
         """Start recording calls from files under ``student_prefixes``."""
@@ -97,3 +125,42 @@ def _resolve_owner(dotted):
             return owner, parts[-1]
         return None, None
     return None, None
+
+
+class _WrapOnImport(importlib.abc.MetaPathFinder):
+    """Lets the normal finders find a watched module, then wraps its forbidden names
+    as soon as the module has executed."""
+
+    def __init__(self, tripwire):
+        self.tripwire = tripwire
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.tripwire._deferred:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _WrappingLoader(spec.loader, self.tripwire)
+        return spec
+
+
+class _WrappingLoader(importlib.abc.Loader):
+    def __init__(self, loader, tripwire):
+        self.loader, self.tripwire = loader, tripwire
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.tripwire._imported(module.__name__)
+
+    def __getattr__(self, name):  # get_code, get_source, is_package and the rest
+        return getattr(self.loader, name)

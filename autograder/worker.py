@@ -9,6 +9,8 @@ in-process runner can use it without a process around it.
 
 Requests: ``load`` (an implementation), ``run`` (a scenario, returning data),
 ``speed_setup`` / ``speed_run`` / ``speed_drop`` (a timed callable), ``exit``.
+A scenarios module may define ``warm_up()`` (run once when it is imported) and
+``cleanup()`` (run when the worker exits, e.g. to remove files it wrote).
 """
 import contextlib
 import errno
@@ -159,6 +161,15 @@ class Executor:
         header["inner_seconds"] = inner
         return header, None
 
+    def close(self):
+        """Let each assignment's scenarios remove what they wrote (their ``cleanup()``)."""
+        for module in self._scenarios.values():
+            if callable(getattr(module, "cleanup", None)):
+                try:
+                    module.cleanup()
+                except Exception:  # cleaning up must never turn into a failure
+                    pass
+
     def speed_drop(self, request):
         self._timed.pop(request["handle"], None)
         return {"status": "ok"}, None
@@ -303,10 +314,9 @@ def serve(requests, answers):
                                       "cuda": torch.cuda.is_available()}))
     while True:
         frame = read_frame(requests)
-        if frame is None:
-            return
-        request = decode_json(frame)
-        if request.get("op") == "exit":
+        request = None if frame is None else decode_json(frame)
+        if request is None or request.get("op") == "exit":
+            executor.close()
             return
         try:
             header, payload = handlers[request["op"]](request)

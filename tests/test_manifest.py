@@ -36,10 +36,13 @@ def write_kit(tmp_path, assignment_extra="", check=GOOD_CHECK, mistakes=None):
 
 
 def test_the_kits_manifest_is_valid(manifest):
-    assert [a.id for a in manifest.assignments] == ["01_tensors", "02_autograd", "03_adam"]
+    ids = [a.id for a in manifest.assignments]
+    assert ids[:4] == ["01_tensors", "02_autograd", "03_adam", "04_data"]
+    assert ids == sorted(ids)
+    for assignment in manifest.assignments:
+        assert len(assignment.mistakes) >= 8, assignment.id
+        assert all(c in SEED_CONCEPTS for c in assignment.concepts), assignment.id
     adam = manifest.assignment("03_adam")
-    assert len(adam.mistakes) >= 8
-    assert all(c in SEED_CONCEPTS for c in adam.concepts)
     assert {c.kind for c in adam.checks} == {"agreement", "speed"}
     assert len(SEED_CONCEPTS) == 22  # "PyTorch" itself plus the 21 concepts of the slides
 
