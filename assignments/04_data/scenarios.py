@@ -8,7 +8,6 @@ results are relative to that folder.
 """
 import atexit
 import functools
-import os
 import shutil
 import tempfile
 from pathlib import Path
