@@ -67,6 +67,10 @@ class WorkerRunner:
         if self._process is not None:
             return
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self._extra_env)
+        # Idle OpenMP threads otherwise spin for a while after each parallel op: with the
+        # student and the reference timed in turns, one side's spinning threads would
+        # steal the cores the other side is being timed on.
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_kit_root(), env.get("PYTHONPATH")]))
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
