@@ -98,9 +98,12 @@ def readme_with_table(text, assignment):
 
 def _docs(args):
     manifest = load_manifest()
-    stale = []
+    stale, missing = [], []
     for assignment in manifest.assignments:
         path = assignment.folder / "README.md"
+        if not path.is_file():
+            missing.append(path)
+            continue
         text = path.read_text()
         updated = readme_with_table(text, assignment)
         if updated != text:
@@ -108,8 +111,10 @@ def _docs(args):
             if not args.check:
                 path.write_text(updated)
     verb = "out of date" if args.check else "updated"
-    print("\n".join(f"{verb}: {p.relative_to(KIT_ROOT)}" for p in stale) or "READMEs up to date")
-    return 1 if (args.check and stale) else 0
+    lines = [f"{verb}: {p.relative_to(KIT_ROOT)}" for p in stale]
+    lines += [f"missing: {p.relative_to(KIT_ROOT)} (every assignment needs one)" for p in missing]
+    print("\n".join(lines) or "READMEs up to date")
+    return 1 if (missing or (args.check and stale)) else 0
 
 
 def _validate(args):
