@@ -181,14 +181,21 @@ class Grader:
                 self._name_error(check, outcome, failure)
             return failure
         tolerance = (check.tolerance, check.rtol, check.atol, check.max_mismatch)
-        comparison = compare_values(expected.data, outcome.data, *tolerance)
+        expected_data, _ = split_notes(expected.data)
+        got, notes = split_notes(outcome.data)
+        comparison = compare_values(expected_data, got, *tolerance)
+        note_text = "".join(f"\nNote: {note}" for note in notes)
         if comparison.ok:
+            reason = f"matches the reference ({comparison.leaves} values)"
+            if notes:
+                reason += f"; note: {notes[0]}"
             return self._result(check, R.PASSED, points=check.points, stdout=outcome.stdout,
-                                reason=f"matches the reference ({comparison.leaves} values)",
+                                reason=reason, feedback=note_text.strip(),
                                 seconds=outcome.seconds)
-        length = len(expected.data) if check.trajectory else None
+        length = len(expected_data) if check.trajectory else None
         reason, text = describe_mismatch(check, comparison, length)
-        mistakes = self._diagnose(check, expected.data, outcome.data, tolerance)
+        text += note_text and "\n" + note_text
+        mistakes = self._diagnose(check, expected_data, got, tolerance)
         if mistakes:
             reason = f"looks like: {mistakes[0].title} ({reason})"
             text = f"{text}\n\n{describe_diagnosis(mistakes)}"
@@ -200,9 +207,10 @@ class Grader:
     def _diagnose(self, check, expected, got, tolerance):
         found = []
         for mistake, variant in self.reference.variant_outputs(check):
-            if not variant.ok or compare_values(expected, variant.data, *tolerance).ok:
+            variant_data, _ = split_notes(variant.data)
+            if not variant.ok or compare_values(expected, variant_data, *tolerance).ok:
                 continue  # this mistake does not show on this check
-            if compare_values(variant.data, got, *tolerance).ok:
+            if compare_values(variant_data, got, *tolerance).ok:
                 found.append(mistake)
         return found
 
@@ -302,6 +310,18 @@ class Grader:
     def _result(self, check, status, points=0.0, **fields):
         return R.CheckResult(assignment=self.assignment.id, check=check.id, title=check.title,
                              max_points=check.points, status=status, points=points, **fields)
+
+
+NOTES_KEY = "__notes__"
+
+
+def split_notes(data):
+    """A scenario may return a dict with ``NOTES_KEY``: a list of strings for the student
+    (e.g. "torch's Adam was used instead of yours"). They are shown, never compared."""
+    if isinstance(data, dict) and NOTES_KEY in data:
+        rest = {key: value for key, value in data.items() if key != NOTES_KEY}
+        return rest, [str(note) for note in data[NOTES_KEY]]
+    return data, []
 
 
 def _same_error(a, b):
