@@ -133,19 +133,24 @@ def _probe_loss(modules):
 
 
 def _probe_adam(optimizers):
+    # One tensor with gradients near 1e-4, where eps's place in the denominator shows,
+    # weight decay, and several steps, where the bias correction shows.
     g = torch.Generator().manual_seed(6)
     start = [torch.randn(3, 4, generator=g), torch.randn(5, generator=g)]
+    targets = [torch.randn(3, 4, generator=g), torch.randn(5, generator=g)]
+    scales = (1.0, 1e-4)
     runs = []
     for cls in (optimizers.Adam, torch.optim.Adam):
         params = [p.clone().requires_grad_() for p in start]
-        opt = cls(params, lr=0.01)
-        for step in range(5):
+        opt = cls(params, lr=0.01, weight_decay=0.01)
+        for _ in range(6):
             opt.zero_grad()
-            sum(((p - step) ** 2).sum() for p in params).backward()
+            sum(scale * ((p - t) ** 2).sum()
+                for scale, p, t in zip(scales, params, targets)).backward()
             opt.step()
         runs.append([p.detach() for p in params])
     for a, b in zip(*runs, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
 @functools.lru_cache(maxsize=8)
