@@ -171,9 +171,9 @@ def _count_syncs(profile):
     return count
 
 
-def training(impl, *, seed, device):
-    """train_steps on 12 batches of real digits: the losses, the trained weights, and how
-    many times the loop waited for the device (counted with torch.profiler)."""
+def training(impl, *, seed, device, count_syncs=False):
+    """train_steps on 12 batches of real digits: the losses and the trained weights; with
+    ``count_syncs``, only how many times the loop waited for the device (torch.profiler)."""
     from torch.profiler import ProfilerActivity, profile
     batches = _digit_batches(device, seed)
     model = _model(device, seed)
@@ -181,13 +181,13 @@ def training(impl, *, seed, device):
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
     with profile(activities=activities) as prof:
         losses = impl.cuda.train_steps(model, optimizer, nn.functional.cross_entropy, batches)
-    syncs = _count_syncs(prof)
+    if count_syncs:
+        return {"host syncs in the loop": _count_syncs(prof)}
     return {"losses": losses.detach().cpu() if isinstance(losses, torch.Tensor) else losses,
             "losses on the device": isinstance(losses, torch.Tensor)
             and losses.device.type == torch.device(device).type,
             "losses detached": isinstance(losses, torch.Tensor) and not losses.requires_grad,
-            "weights after training": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "host syncs in the loop": syncs}
+            "weights after training": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
 
 
 def training_speed(impl, *, seed, device, steps=50):
