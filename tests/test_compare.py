@@ -497,3 +497,18 @@ def test_describe_mismatch_without_trajectory_names_the_path():
     reason, _ = feedback.describe_mismatch(check, comparison, trajectory_length=4)
     assert reason.startswith("in [1]['param']: ")
     assert "diverged" not in reason
+
+
+def test_max_mismatch_allows_a_stated_share_of_differing_elements():
+    expected = torch.arange(10_000).remainder(251).to(torch.uint8)
+    got = expected.clone()
+    got[[3, 500, 4000, 7000, 9999]] += 1
+    assert compare_values(expected, got, max_mismatch=0.001).ok
+    for strict in (0.0, 0.0001):
+        comparison = compare_values(expected, got, max_mismatch=strict)
+        assert not comparison.ok
+        if strict:
+            assert any("may differ" in line for line in comparison.first.details)
+    floats = expected.to(torch.float32) / 255
+    assert compare_values(floats, got.to(torch.float32) / 255, max_mismatch=0.001).ok
+    assert not compare_values(floats, got.to(torch.float32) / 255).ok

@@ -42,3 +42,31 @@ def test_calls_to_torch_optimizers_are_named_and_zeroed(tmp_path, kit_root):
     assert by_check["sgd_momentum_f64"].status == "forbidden"
     assert "torch.optim.adam.adam" in by_check["sgd_momentum_f64"].reason
     assert by_check["gd_quadratic"].status == "passed"
+
+
+def test_names_of_a_package_not_yet_imported_are_wrapped_when_it_is_imported(tmp_path, kit_root):
+    """The tripwire does not import torchvision itself (seconds of start-up); it wraps the
+    forbidden names the moment someone imports them, aliases taken at import included."""
+    import subprocess
+    import sys
+    student = tmp_path / "student.py"
+    student.write_text("from torchvision.transforms.v2.functional import rotate\n"
+                       "def turn(x):\n    return rotate(x, 30.0)\n")
+    code = f"""
+import sys, importlib.util
+from autograder.tripwire import Tripwire
+wire = Tripwire(["torchvision.datasets.ImageFolder",
+                 "torchvision.transforms.v2.functional.rotate"])
+assert "torchvision" not in sys.modules and not wire.unresolved
+spec = importlib.util.spec_from_file_location("student", {str(student)!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+import torch
+wire.watch([{str(tmp_path)!r}])
+module.turn(torch.zeros(1, 4, 4))
+print(wire.collect())
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=kit_root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['torchvision.transforms.v2.functional.rotate']"
