@@ -17,6 +17,7 @@ import errno
 import importlib.util
 import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -296,7 +297,15 @@ class FileDescriptorCapture:
         return False
 
 
+# Log lines the profiler's C++ library (kineto) writes to stderr when a scenario profiles
+# the student's code, e.g. "USDT:2026-01-01 10:00:00 123:123 SyncActivityProfilerHandler.cpp:39]
+# profiler_start". They are the kit's, not the student's output.
+_KIT_NOISE = re.compile(r"^(USDT|STAGE|ERROR|WARNING|INFO):\d{4}-\d\d-\d\d [\d:.]+ \d+:\d+ "
+                        r"\w+\.cpp:\d+\].*\n?", re.MULTILINE)
+
+
 def _tail(text):
+    text = _KIT_NOISE.sub("", text)
     if len(text) <= MAX_OUTPUT:
         return text
     return "[... earlier output cut ...]\n" + text[-MAX_OUTPUT:]

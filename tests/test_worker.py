@@ -420,3 +420,11 @@ def test_endless_printing_is_stopped_at_the_file_size_limit(tmp_path, kit_root):
     spam, after = report.results
     assert spam.status == "error" and "more than 256 MB" in spam.reason
     assert after.status == "passed"
+
+
+def test_the_profilers_log_lines_are_not_shown_as_the_students_output():
+    from autograder.worker import _tail
+    text = ("USDT:2026-11-28 20:23:31 32010:32010 SyncActivityProfilerHandler.cpp:39] "
+            "profiler_start\nloss 0.5\nERROR:2026-11-28 20:23:31 32010:32010 "
+            "DeviceProperties.cpp:56] gpuGetDeviceCount failed with code 35\nERROR: my own\n")
+    assert _tail(text) == "loss 0.5\nERROR: my own\n"
