@@ -17,17 +17,38 @@ from autograder.manifest import (KIT_ROOT, REFERENCE_ROOT, TEMPLATE_ROOT, Manife
 
 
 def _grade(args):
+    from autograder import results as R
     from autograder.grading import grade
-    from autograder.results import write_results
-    from autograder.results import write_grader_failure
+    from autograder.sandbox import detect
+    from autograder.signals import signal_name
     solution = resolve_solution(args.solution)
+    if not solution.is_dir():
+        print(f"error: solution tree {args.solution!r} is not a folder", file=sys.stderr)
+        return 2
+    assignment = load_manifest().assignment(args.assignment)
+    total = len(args.checks.split(",")) if args.checks else len(assignment.checks)
+    report = R.Report(solution=str(solution))
+    warning = detect().warning()
+    if warning:
+        print(warning, file=sys.stderr)
+    if args.results:
+        R.write_in_progress(args.results, f"{args.assignment} of {solution}")
     try:
-        report = grade(args.assignment, solution, in_process=args.in_process,
-                       seed_offset=args.seed,
-                       checks=args.checks.split(",") if args.checks else None)
+        grade(args.assignment, solution, in_process=args.in_process, seed_offset=args.seed,
+              checks=args.checks.split(",") if args.checks else None, report=report,
+              on_check=_progress)
+    except KeyboardInterrupt as stop:
+        print(f"\nInterrupted by {signal_name(stop)}: {len(report.results)} of {total} checks "
+              f"were graded.\n")
+        if report.results:
+            print(report.format_table())
+        if args.results:
+            R.write_interrupted(report, args.results, signal_name(stop), total)
+            print(f"\nPartial results written to {args.results}")
+        return 143 if signal_name(stop) == "SIGTERM" else 130
     except Exception as error:  # still leave a results file that parses
         if args.results:
-            write_grader_failure(args.results, f"{type(error).__name__}: {error}")
+            R.write_grader_failure(args.results, f"{type(error).__name__}: {error}")
         raise
     if args.verbose:
         for result in report.results:
@@ -35,12 +56,19 @@ def _grade(args):
                 print(f"\n=== {result.assignment}::{result.check} [{result.label}] ===")
                 print(result.full_text())
         print()
-    print(f"Grading {args.assignment} of {solution} (seed offset {args.seed})\n")
+    print(f"Grading {args.assignment} of {solution} (seed offset {args.seed})")
+    if report.sandbox:
+        print(report.sandbox)
+    print()
     print(report.format_table())
     if args.results:
-        write_results(report, args.results)
+        R.write_results(report, args.results)
         print(f"\nResults written to {args.results}")
     return 0
+
+
+def _progress(number, total, check):
+    print(f"[{number}/{total}] {check.id}", file=sys.stderr, flush=True)
 
 
 def _template(args):
@@ -151,12 +179,17 @@ def build_parser():
 
 
 def main(argv=None):
+    from autograder.signals import stop_on_sigterm
     args = build_parser().parse_args(argv)
+    stop_on_sigterm()
     try:
         return args.run(args)
     except ManifestError as error:
         print(f"manifest error: {error}", file=sys.stderr)
         return 2
+    finally:
+        import gc
+        gc.freeze()  # exit without a last collection of torch's objects (a third of a second)
 
 
 if __name__ == "__main__":

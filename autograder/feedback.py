@@ -47,7 +47,7 @@ def describe_outcome_failure(check, outcome, timeout):
         reason = f"not implemented: {outcome.message}"
         text = f"Not implemented yet: {outcome.message}\n{_where(outcome)}"
     elif status == "load_error":
-        reason = outcome.message.splitlines()[0]
+        reason = _load_reason(outcome.message)
         text = outcome.message
     elif status == "timeout":
         reason = f"did not finish within {timeout:g} s"
@@ -65,13 +65,28 @@ def describe_outcome_failure(check, outcome, timeout):
     return reason, f"Compared: {check.title}.\n\n{text}".rstrip()
 
 
-def describe_forbidden(check, calls):
-    names = ", ".join(calls)
-    reason = f"called {names}, which this assignment asks you to write yourself"
-    text = (f"Compared: {check.title}.\n\nYour code called {names}. This assignment is about "
-            f"writing that piece yourself, so the check gets no points even if the numbers "
-            f"match. Replace the call with your own tensor operations.")
-    return reason, text
+def describe_forbidden(check, uses, tamper=()):
+    """(one-line reason, full text) for a solution that uses a forbidden API (``uses``:
+    [(name, how)]) or reaches into the grader (``tamper``: static findings)."""
+    lines = [f"Compared: {check.title}.", ""]
+    if tamper:
+        first = tamper[0]
+        reason = f"reaches into the grader: {first.describe()}"
+        lines.append("Your code reaches into the grader, or runs code the grader cannot read. "
+                     "That is not allowed in a solution, so no check of this assignment gets "
+                     "points, whatever the numbers:")
+        lines += [f"  - {finding.describe()}" for finding in tamper[:10]]
+        if uses:
+            lines.append("")
+    if uses:
+        names = ", ".join(name for name, _ in uses)
+        if not tamper:
+            reason = f"uses {names}, which this assignment asks you to write yourself"
+        lines.append(f"Your code uses {names}. This assignment is about writing that piece "
+                     f"yourself, so the check gets no points even if the numbers match:")
+        lines += [f"  - {name}: {how}" for name, how in uses]
+        lines.append("Replace it with your own tensor operations (and remove the import).")
+    return reason, "\n".join(lines)
 
 
 def describe_speed(check, verdict, device):
@@ -80,6 +95,20 @@ def describe_speed(check, verdict, device):
     if verdict.verdict == "fail" and check.hint:
         lines += ["", check.hint.strip()]
     return reason, "\n".join(lines)
+
+
+def _load_reason(message):
+    """``x.py could not be imported: SyntaxError: ...``: the first line, completed with the
+    exception when the first line only announces the traceback."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if not lines:
+        return "could not be imported"
+    first = lines[0]
+    if first.endswith(":") and len(lines) > 1:
+        error = next((line for line in reversed(lines) if not line.startswith(("(", "^", "~"))),
+                     lines[-1])
+        return f"{first} {error}"
+    return first
 
 
 def _place(check, path, trajectory_length):

@@ -5,18 +5,22 @@ borrows a ``ReferenceSide`` (the reference runner, its cached outputs and the
 known-mistake variants). A reference side can serve many graders, which is
 how a batch of submissions reuses one reference worker and its outputs.
 
-This process never imports solution code: both sides are runners.
+This process never imports solution code: both sides are runners. It reads the
+solution's files as text (``autograder.static_check``) for the forbidden names they
+use and for code that reaches into the grader.
 """
 import os
 import re
+import time
 from pathlib import Path
 
 from autograder import results as R
 from autograder.compare import compare_values
 from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
                                  describe_outcome_failure, describe_speed)
-from autograder.manifest import REFERENCE_ROOT, apply_patches, load_manifest
-from autograder.runner import InProcessRunner, WorkerRunner
+from autograder.manifest import KIT_ROOT, REFERENCE_ROOT, apply_patches, load_manifest
+from autograder.runner import InProcessRunner, Outcome, WorkerRunner
+from autograder.static_check import Scan, scan_solution
 from autograder.timing import (INCONCLUSIVE, PASS, SpeedPolicy, SpeedVerdict, TimedCallFailed,
                                measure_speed)
 
@@ -26,11 +30,11 @@ _OUTCOME_STATUS = {"not_implemented": R.NOT_IMPLEMENTED, "load_error": R.LOAD_ER
                    "bad_output": R.FAILED, "grader_error": R.GRADER_ERROR}
 
 
-def make_runner(name, in_process=False):
+def make_runner(name, in_process=False, confinement=None):
     """A worker-process runner, or in debug mode an in-process one (student errors propagate)."""
     if in_process:
         return InProcessRunner(name, reraise=(name == "student"))
-    return WorkerRunner(name)
+    return WorkerRunner(name, confinement=confinement)
 
 
 def cuda_available():
@@ -41,11 +45,12 @@ def cuda_available():
     return torch.cuda.is_available()
 
 
-def load_request(name, assignment, root, patched_sources=None, add_to_path=False):
+def load_request(name, assignment, root, patched_sources=None, add_to_path=False,
+                 confine=None):
     return {"op": "load", "name": name, "assignment": assignment.id, "root": str(root),
             "files": list(assignment.files), "forbidden": list(assignment.forbidden),
             "scenarios": str(assignment.scenarios_path), "patched_sources": patched_sources,
-            "add_to_path": add_to_path}
+            "add_to_path": add_to_path, "confine": confine}
 
 
 def scenario_request(op, impl, check, seed_offset=0, handle=None):
@@ -91,6 +96,9 @@ class ReferenceSide:
     def close(self):
         self.runner.close()
 
+    def abort(self):
+        self.runner.abort()
+
     def _ensure_loaded(self, impl):
         if impl in self._loaded:
             return
@@ -103,31 +111,94 @@ class ReferenceSide:
         self._loaded.add(impl)
 
 
+class StudentClock:
+    """The student's side of one assignment: every request waits at most its check's
+    timeout, and all of them together at most the assignment's time budget."""
+
+    def __init__(self, runner, budget):
+        self.runner, self.budget, self.used = runner, budget, 0.0
+
+    @property
+    def remaining(self):
+        return self.budget - self.used
+
+    def submit(self, request, timeout):
+        if self.remaining <= 0:
+            return _Spent(self.budget)
+        ticket = self.runner.submit(request, min(timeout, self.remaining))
+        ticket.clock_started = time.perf_counter()
+        return ticket
+
+    def submit_load(self, request, timeout):
+        """Like ``submit``, for a load the runner replays if it restarts its worker."""
+        if self.remaining <= 0:
+            return _Spent(self.budget)
+        ticket = self.runner.submit_load(request, min(timeout, self.remaining))
+        ticket.clock_started = time.perf_counter()
+        return ticket
+
+    def collect(self, ticket):
+        if isinstance(ticket, _Spent):
+            return ticket.outcome
+        try:
+            return self.runner.collect(ticket)
+        finally:
+            self.used += time.perf_counter() - ticket.clock_started
+
+    def run(self, request, timeout):
+        return self.collect(self.submit(request, timeout))
+
+
+class _Spent:
+    def __init__(self, budget):
+        self.outcome = Outcome("timeout", message=TIME_BUDGET_SPENT.format(budget=budget))
+
+
+TIME_BUDGET_SPENT = ("not run: your code had used up this assignment's time budget "
+                     "({budget:g} s for all checks together)")
+
+
 class Grader:
     """Runs each check of one assignment on one solution and scores it."""
 
     def __init__(self, assignment, solution_root, reference, *, in_process=False,
-                 seed_offset=0, policy=SpeedPolicy(), cuda=None):
+                 seed_offset=0, policy=SpeedPolicy(), cuda=None, sandbox=True, limits=None):
+        from autograder.sandbox import student_confinement
         self.assignment = assignment
         self.solution_root = Path(solution_root)
         self.reference = reference
         self.seed_offset = seed_offset
         self.policy = policy
         self.in_process = in_process
-        self.student = make_runner("student", in_process)
-        self.student.start()  # first, so the worker imports torch while we do
         self.cuda = cuda_available() if cuda is None else cuda
+        self.confinement = None
+        if sandbox and not in_process:
+            self.confinement = student_confinement(KIT_ROOT, [assignment.scenarios_path],
+                                                   self.solution_root, cuda=self.cuda,
+                                                   limits=limits)
+        self.student = make_runner("student", in_process, self.confinement)
+        self.student.start()  # first, so the worker imports torch while we do
+        self.clock = StudentClock(self.student, assignment.time_budget)
         self._loaded = False
+        self._load_failure = None
         self._results = {}
+        self.scan = Scan()
+        self.sandbox = []           # the layers that confine the student's code
+        self.sandbox_problems = []
+        self.import_notes = []      # what the solution changed on import (and was put back)
 
     def close(self):
         self.student.close()
 
+    def abort(self):
+        """Stop the student's worker at once (an interrupted run)."""
+        self.student.abort()
+
     def run_check(self, check):
         """Grade ``check`` (once; a repeated call returns the same result)."""
         if check.id not in self._results:
-            self._ensure_loaded()
             try:
+                self._ensure_loaded()
                 result = self._grade(check)
             except Exception as error:
                 if self.in_process:  # debug mode: record, then let pdb see the student's frame
@@ -138,7 +209,7 @@ class Grader:
                 # a fault of the kit must not sink the run
                 result = self._result(check, R.GRADER_ERROR,
                                       reason=f"internal error: {type(error).__name__}: {error}")
-            self._results[check.id] = result
+            self._results[check.id] = self._with_notes(result)
         return self._results[check.id]
 
     def result_of(self, check):
@@ -152,25 +223,84 @@ class Grader:
         return report
 
     def _ensure_loaded(self):
-        if not self._loaded:
-            self.student.submit_load(load_request("student", self.assignment,
-                                                  self.solution_root, add_to_path=True))
-            self.reference.load_reference()
-            self._loaded = True
+        """Load the solution once; a load that hangs or kills the worker is recorded and
+        costs every check of the assignment that same single timeout."""
+        if self._loaded:
+            return
+        self._loaded = True
+        folder = self.solution_root / self.assignment.id
+        self.scan = scan_solution(folder, self.assignment.files, self.assignment.forbidden,
+                                  [(self.solution_root / other, files)
+                                   for other, files in self.assignment.uses])
+        confine = self.confinement.policy() if self.confinement is not None else None
+        request = load_request("student", self.assignment, self.solution_root,
+                               add_to_path=True, confine=confine)
+        ticket = self.clock.submit_load(request, self.assignment.load_timeout)
+        self.reference.load_reference()
+        outcome = self.clock.collect(ticket)
+        if not outcome.ok:
+            self._load_failure = outcome
+            self.student.abort()
+            return
+        self.sandbox = outcome.header.get("sandbox", [])
+        self.sandbox_problems = outcome.header.get("sandbox_problems", [])
+        self.import_notes = outcome.header.get("import_changes", [])
+
+    def sandbox_summary(self):
+        """One line on how the student's code was confined in this run."""
+        if self.in_process:
+            return "student code ran in the grading process (debug mode): no sandbox"
+        if self.confinement is None:
+            return "student code ran in a worker process without a sandbox"
+        layers = self.sandbox or self.confinement.layers
+        line = "student code ran in a sandbox: " + ", ".join(layers)
+        warning = self.confinement.support.warning()
+        if self.sandbox_problems:
+            line += " (problems: " + "; ".join(self.sandbox_problems) + ")"
+        return f"{line}\n{warning}" if warning else line
+
+    def _load_failed(self, check):
+        outcome = self._load_failure
+        files = ", ".join(self.assignment.files)
+        if outcome.status == "timeout" and outcome.message.startswith("not run"):
+            return self._result(check, R.TIMEOUT, reason=outcome.message)
+        if outcome.status == "timeout":
+            reason = (f"importing {files} did not finish within "
+                      f"{self.assignment.load_timeout:g} s, so no check could run")
+            text = (f"{reason}. Look for a loop or a long computation at the top level of "
+                    f"your file (outside any function): it runs when the file is imported.")
+            return self._result(check, R.TIMEOUT, reason=reason, feedback=text)
+        reason = f"the process importing {files} died, so no check could run"
+        return self._result(check, R.LOAD_ERROR, reason=reason,
+                            feedback=f"{reason}: {outcome.message}\nLook at what your file "
+                                     f"does at the top level (outside any function).")
+
+    def _with_notes(self, result):
+        notes = []
+        if self.import_notes and result.status not in (R.NOT_EVALUATED, R.LOAD_ERROR):
+            notes.append("When your module was imported, it changed global state that the "
+                         "grader put back before this check: " + "; ".join(self.import_notes)
+                         + ". Importing a module should not change torch's settings.")
+        if notes:
+            result.feedback = "\n\n".join(filter(None, [result.feedback or result.reason,
+                                                         *[f"Note: {n}" for n in notes]]))
+        return result
 
     def _grade(self, check):
         if check.device == "cuda" and not self.cuda:
             return self._result(check, R.NOT_EVALUATED, reason="not evaluated (no CUDA device)")
+        if self._load_failure is not None:
+            return self._load_failed(check)
         if check.kind == "speed":
             return self._grade_speed(check)
         return self._grade_agreement(check)
 
     def _grade_agreement(self, check):
         timeout = self.assignment.timeout_for(check)
-        ticket = self.student.submit(scenario_request("run", "student", check, self.seed_offset),
-                                     timeout)
+        ticket = self.clock.submit(scenario_request("run", "student", check, self.seed_offset),
+                                   timeout)
         self.reference.prefetch(check)
-        outcome = self.student.collect(ticket)
+        outcome = self.clock.collect(ticket)
         failure = self._failure(check, outcome, timeout)
         expected = self.reference.output(check)
         broken = self._reference_problem(check, expected)
@@ -247,8 +377,10 @@ class Grader:
         """Time the student against the reference on ``check``; a fresh ``SpeedVerdict``
         each call, or a ``CheckResult`` when either side fails to run."""
         self._ensure_loaded()
+        if self._load_failure is not None:
+            return self._load_failed(check)
         timeout = self.assignment.timeout_for(check)
-        setup = self.student.run(
+        setup = self.clock.run(
             scenario_request("speed_setup", "student", check, self.seed_offset, check.id), timeout)
         failure = self._failure(check, setup, timeout)
         if failure:
@@ -273,11 +405,12 @@ class Grader:
 
     def _block_timer(self, runner, check, timeout):
         impl = "student" if runner is self.student else "reference"
+        channel = self.clock if runner is self.student else runner
 
         def time_block(iterations):
             request = {"op": "speed_run", "handle": check.id, "impl": impl,
                        "iterations": iterations}
-            outcome = runner.run(request, timeout)
+            outcome = channel.run(request, timeout)
             if not outcome.ok:
                 if impl == "reference":
                     outcome.status = "grader_error"
@@ -286,14 +419,27 @@ class Grader:
 
         return time_block
 
+    def forbidden_uses(self, check, outcome):
+        """[(forbidden name, how it was used)] for this check, and the tampering found."""
+        uses = {}
+        for name in outcome.forbidden_calls:
+            uses.setdefault(name, outcome.forbidden_how.get(name, "your code called it"))
+        for finding in self.scan.forbidden_for(outcome.touched):
+            uses.setdefault(finding.name, finding.describe())
+        allowed = [(name, how) for name, how in uses.items() if name not in check.allowed]
+        return allowed, list(self.scan.tamper)
+
     def _failure(self, check, outcome, timeout):
-        calls = [c for c in outcome.forbidden_calls if c not in check.allowed]
-        if outcome.ok and not calls:
-            return None
+        if outcome.status != "load_error":
+            uses, tamper = self.forbidden_uses(check, outcome)
+            if uses or tamper:
+                reason, text = describe_forbidden(check, uses, tamper)
+                return self._result(check, R.FORBIDDEN, reason=reason, feedback=text,
+                                    stdout=outcome.stdout)
         if outcome.ok:
-            reason, text = describe_forbidden(check, calls)
-            return self._result(check, R.FORBIDDEN, reason=reason, feedback=text,
-                                stdout=outcome.stdout)
+            return None
+        if outcome.status == "timeout" and outcome.message.startswith("not run"):
+            return self._result(check, R.TIMEOUT, reason=outcome.message)
         reason, text = describe_outcome_failure(check, outcome, timeout)
         return self._result(check, _OUTCOME_STATUS.get(outcome.status, R.ERROR), reason=reason,
                             feedback=text, stdout=outcome.stdout, seconds=outcome.seconds)
@@ -332,17 +478,36 @@ def _same_error(a, b):
 
 
 def grade(assignment_id, solution_root, *, manifest=None, reference_root=REFERENCE_ROOT,
-          in_process=False, seed_offset=0, checks=None, cuda=None, policy=SpeedPolicy()):
-    """Grade one assignment of one solution tree; return a ``Report``."""
+          in_process=False, seed_offset=0, checks=None, cuda=None, policy=SpeedPolicy(),
+          report=None, limits=None, on_check=None):
+    """Grade one assignment of one solution tree; return a ``Report``.
+
+    Results are added to ``report`` (a new one by default) as they come, so a caller that
+    is interrupted still holds what was graded. An interruption (Ctrl-C, or SIGTERM turned
+    into one) kills both workers at once instead of waiting for them.
+    """
     manifest = manifest or load_manifest()
     assignment = manifest.assignment(assignment_id)
+    selected = [assignment.check(c) for c in checks] if checks else list(assignment.checks)
+    report = report if report is not None else R.Report(solution=str(solution_root))
     reference = ReferenceSide(assignment, reference_root,
                               make_runner("reference", in_process), seed_offset)
-    grader = Grader(assignment, solution_root, reference, in_process=in_process,
-                    seed_offset=seed_offset, policy=policy, cuda=cuda)
+    grader = None
     try:
-        selected = [assignment.check(c) for c in checks] if checks else None
-        return grader.run_all(selected)
+        grader = Grader(assignment, solution_root, reference, in_process=in_process,
+                        seed_offset=seed_offset, policy=policy, cuda=cuda, limits=limits)
+        for number, check in enumerate(selected, 1):
+            if on_check is not None:
+                on_check(number, len(selected), check)
+            report.add(grader.run_check(check))
+        report.sandbox = grader.sandbox_summary()
+        return report
+    except BaseException:
+        for side in (grader, reference):
+            if side is not None:
+                side.abort()
+        raise
     finally:
-        grader.close()
-        reference.close()
+        for side in (grader, reference):
+            if side is not None:
+                side.close()

@@ -89,6 +89,9 @@ class Assignment:
     folder: Path              # assignments/<id>/
     timeout: float = 60.0
     forbidden: tuple = ()     # dotted names the student's code may not call
+    time_budget: float = 600.0  # seconds for all of a solution's requests together
+    load_timeout: float = 60.0  # seconds to import the solution (once for all checks)
+    uses: tuple = ()          # (assignment id, files) of earlier parts its scenarios load
 
     @property
     def scenarios_path(self):
@@ -136,10 +139,26 @@ def load_manifest(path=DEFAULT_MANIFEST, reference_root=None):
     assignments = tuple(_assignment(entry, path.parent, f"{where}: assignment #{i + 1}")
                         for i, entry in enumerate(entries))
     _require_unique([a.id for a in assignments], where, "assignment id")
+    assignments = _resolve_uses(assignments, where)
     if reference_root is not None:
         for assignment in assignments:
             validate_patches(assignment, Path(reference_root))
     return Manifest(path, assignments)
+
+
+def _resolve_uses(assignments, where):
+    """``uses = ["03_adam"]`` becomes (("03_adam", ("optimizers.py",)),): the files of the
+    earlier assignments whose parts an assignment's scenarios load."""
+    from dataclasses import replace
+    by_id = {a.id: a for a in assignments}
+    resolved = []
+    for assignment in assignments:
+        unknown = [u for u in assignment.uses if u not in by_id or u == assignment.id]
+        _require(not unknown, f"{where}: assignment {assignment.id!r}",
+                 f"uses unknown or itself: {unknown}")
+        resolved.append(replace(assignment, uses=tuple((u, by_id[u].files)
+                                                       for u in assignment.uses)))
+    return tuple(resolved)
 
 
 def validate_patches(assignment, reference_root):
@@ -167,7 +186,7 @@ def _assignment(entry, manifest_dir, where):
     assignment_id = _field(entry, "id", str, where)
     where = where.split(": ")[0] + f": assignment {assignment_id!r}"
     _known_keys(entry, {"id", "title", "concepts", "files", "timeout", "forbidden", "check",
-                        "mistakes"}, where)
+                        "mistakes", "time_budget", "load_timeout", "uses"}, where)
     folder = manifest_dir / assignment_id
     _require(folder.is_dir(), where, f"folder {folder.name}/ not found beside the manifest")
     _require((folder / "scenarios.py").is_file(), where, "scenarios.py not found in its folder")
@@ -178,6 +197,13 @@ def _assignment(entry, manifest_dir, where):
              else "concepts must not be empty")
     timeout = float(_field(entry, "timeout", (int, float), where, 60.0))
     _require(timeout > 0, where, f"timeout must be > 0, got {timeout}")
+    time_budget = float(_field(entry, "time_budget", (int, float), where, 600.0))
+    _require(time_budget >= timeout, where,
+             f"time_budget ({time_budget:g} s) must be at least the timeout ({timeout:g} s)")
+    load_timeout = float(_field(entry, "load_timeout", (int, float), where, 60.0))
+    _require(load_timeout > 0, where, f"load_timeout must be > 0, got {load_timeout}")
+    uses = _field(entry, "uses", list, where, [])
+    _require(all(isinstance(u, str) for u in uses), where, "uses must list assignment ids")
     scenario_names = _function_names(folder / "scenarios.py")
     checks = tuple(_check(c, f"{where}, check #{i + 1}", scenario_names)
                    for i, c in enumerate(_field(entry, "check", list, where)))
@@ -193,7 +219,8 @@ def _assignment(entry, manifest_dir, where):
         id=assignment_id, title=_field(entry, "title", str, where), concepts=concepts,
         files=tuple(_field(entry, "files", list, where)), checks=checks, mistakes=mistakes,
         folder=folder, timeout=timeout, forbidden=tuple(_field(entry, "forbidden", list,
-                                                               where, [])))
+                                                               where, [])),
+        time_budget=time_budget, load_timeout=load_timeout, uses=tuple(uses))
 
 
 def _check(entry, where, scenario_names):

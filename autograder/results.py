@@ -73,6 +73,7 @@ class Report:
     solution: str = ""
     results: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    sandbox: str = ""     # how the student's code was confined in this run
 
     def add(self, result):
         self.results.append(result)
@@ -129,12 +130,28 @@ class Report:
                 "visibility": "visible",
             })
         summary = [f"Solution graded: {self.solution}"] + self.notes
+        if self.sandbox:
+            summary.append(self.sandbox)
         return {"score": self.score, "max_score": self.max_score,
                 "output": "\n".join(summary), "tests": tests, "visibility": "visible"}
 
     def to_dict(self):
         return {"solution": self.solution, "notes": self.notes,
                 "results": [asdict(r) for r in self.results]}
+
+
+def write_in_progress(path, what):
+    """A results file that parses while grading runs: if the run is killed before it ends,
+    this is what it leaves, and it says it is not a grade."""
+    write_results(Report(notes=[f"Grading of {what} started but did not finish: this is "
+                                f"not a grade."]), path)
+
+
+def write_interrupted(report, path, signal_name, total):
+    """The checks graded before an interruption, and a note that says it is not final."""
+    report.notes.append(f"Grading was interrupted by {signal_name} after {len(report.results)} "
+                        f"of {total} checks: this is not a final grade.")
+    write_results(report, path)
 
 
 def write_grader_failure(path, message):

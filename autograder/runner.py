@@ -5,12 +5,23 @@ the whole run. Each request has a deadline; a worker that misses it, or dies,
 is killed and restarted on the next request, and the implementations it had
 loaded are loaded again, so one hanging check costs only that check.
 
+A student's worker is confined (``autograder.sandbox``): it starts in a scratch
+folder of its own with a clean environment, under resource limits, and where the
+machine allows, without network and behind landlock and seccomp. Every worker dies
+with the grading process: the kernel kills it when its parent dies (Linux), and a
+lifeline pipe tells it when the grader is gone anywhere else.
+
+Each request carries a fresh nonce that its answer must echo, so nothing the
+solution writes to the answer channel can pass for the answer to a later request.
+
 ``InProcessRunner`` runs the same ``Executor`` in this process, so ``pdb``
 reaches the solution's frames. It is for debugging only: it imports solution
 code into the grading process.
 """
 import os
 import queue
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,8 +47,11 @@ class Outcome:
     traceback: str = ""
     stdout: str = ""
     forbidden_calls: list = field(default_factory=list)
+    forbidden_how: dict = field(default_factory=dict)   # name -> how it was reached
+    touched: dict = field(default_factory=dict)         # module -> names the scenario reached
     seconds: float = 0.0        # wall time seen by the grading side
     inner_seconds: float = None  # time reported by the worker itself (informational)
+    header: dict = field(default_factory=dict)          # the worker's whole answer header
 
     @property
     def ok(self):
@@ -53,29 +67,47 @@ class WorkerDied(Exception):
 class WorkerRunner:
     """Runs requests in a separate worker process, with deadlines."""
 
-    def __init__(self, name, extra_env=None):
+    def __init__(self, name, extra_env=None, confinement=None):
         self.name = name
         self._extra_env = dict(extra_env or {})
+        self.confinement = confinement
         self._process = None
         self._loads = []
         self._pending = []
         self._stderr = None
+        self._lifeline = None
+        self._scratch = None
         self.info = {}
 
     def start(self):
         """Launch the worker without waiting for it (torch imports in the background)."""
         if self._process is not None:
             return
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **self._extra_env)
+        self._remove_scratch()
+        prefix, cwd = [], None
+        if self.confinement is not None:
+            self._scratch = tempfile.mkdtemp(prefix="autograder-student-")
+            env = self.confinement.environment(self._scratch, _kit_root())
+            prefix, cwd = self.confinement.prefix, self._scratch
+        else:
+            env = dict(os.environ, PYTHONUNBUFFERED="1")
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [_kit_root(),
+                                                              env.get("PYTHONPATH")]))
+        env.update(self._extra_env)
         # Idle OpenMP threads otherwise spin for a while after each parallel op: with the
         # student and the reference timed in turns, one side's spinning threads would
         # steal the cores the other side is being timed on.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_kit_root(), env.get("PYTHONPATH")]))
+        read_end, self._lifeline = os.pipe()
+        env.update(AUTOGRADER_PARENT=str(os.getpid()), AUTOGRADER_LIFELINE=str(read_end))
         self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._stderr, env=env, start_new_session=True)
+        try:
+            self._process = subprocess.Popen(
+                [*prefix, sys.executable, "-m", "autograder.worker"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=cwd,
+                pass_fds=(read_end,), start_new_session=True)
+        finally:
+            os.close(read_end)
         self.info = {}
         # A thread drains the worker's answers as they come, so a worker never blocks on
         # a full pipe while we are still sending it requests (which would deadlock both).
@@ -87,8 +119,8 @@ class WorkerRunner:
         """Load an implementation; remembered so a restarted worker loads it again."""
         return self.collect(self.submit_load(request))
 
-    def submit_load(self, request):
-        ticket = self.submit(request, LOAD_TIMEOUT)
+    def submit_load(self, request, timeout=LOAD_TIMEOUT):
+        ticket = self.submit(request, timeout)
         self._loads.append(request)  # after sending: a restart replays it once
         return ticket
 
@@ -128,6 +160,11 @@ class WorkerRunner:
     def _receive_outcome(self, ticket):
         try:
             header = decode_json(self._receive(ticket.started + ticket.timeout))
+            if not isinstance(header, dict):
+                raise WireError("an answer header that is not a JSON object")
+            if header.get("nonce") != ticket.request.get("nonce"):
+                raise WireError("an answer that does not belong to this request (something "
+                                "else wrote to the grader's channel)")
             data = None
             if header.get("has_payload"):
                 data = decode_data(self._receive(time.perf_counter() + LOAD_TIMEOUT))
@@ -149,14 +186,24 @@ class WorkerRunner:
         self._pending = []
 
     def close(self):
-        if self._process is None:
-            return
-        try:
-            self._send({"op": "exit"})
-            self._process.wait(timeout=5)
-        except (OSError, subprocess.TimeoutExpired, WorkerDied):
-            pass
+        if self._process is not None:
+            try:
+                self._send({"op": "exit"})
+                self._process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired, WorkerDied):
+                pass
         self._kill()
+        self._remove_scratch()
+
+    def abort(self):
+        """Kill the worker now, without asking (an interrupted run)."""
+        self._kill()
+        self._remove_scratch()
+
+    def _remove_scratch(self):
+        if self._scratch:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def _ensure_ready(self):
         if self._process is not None and self.info:
@@ -167,10 +214,14 @@ class WorkerRunner:
         for request in self._loads:
             self._send(request)
             header = decode_json(self._receive(time.perf_counter() + LOAD_TIMEOUT))
+            if header.get("nonce") != request.get("nonce"):
+                raise WorkerDied("bad_output", "the worker's answer does not belong to the "
+                                               "request")
             if header.get("has_payload"):
                 self._receive(time.perf_counter() + LOAD_TIMEOUT)
 
     def _send(self, request):
+        request["nonce"] = secrets.token_hex(8)
         payload = encode_json(request)
         try:
             self._process.stdin.write(_LENGTH.pack(len(payload)) + payload)
@@ -194,7 +245,8 @@ class WorkerRunner:
             return "the worker process stopped answering"
         if code < 0:
             name = signal.Signals(-code).name
-            hint = " (out of memory?)" if name == "SIGKILL" else ""
+            hint = {"SIGKILL": " (out of memory?)", "SIGXCPU": " (it used up its CPU-time limit)",
+                    "SIGSYS": " (it made a system call the sandbox forbids)"}.get(name, "")
             return f"the worker process was killed by {name}{hint}"
         self._stderr.seek(0)
         tail = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
@@ -202,6 +254,9 @@ class WorkerRunner:
 
     def _kill(self):
         process, self._process, self.info = self._process, None, {}
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
         if process is None:
             return
         try:
@@ -237,11 +292,19 @@ class _Ticket:
 
 
 def _outcome_from(header, data, seconds):
+    def field_of(name, kind, default):
+        value = header.get(name, default)
+        return value if isinstance(value, kind) else default
+
     return Outcome(
-        status=header["status"], data=data, message=header.get("message", ""),
-        traceback=header.get("traceback", ""), stdout=header.get("stdout", ""),
-        forbidden_calls=header.get("forbidden_calls", []), seconds=seconds,
-        inner_seconds=header.get("inner_seconds"))
+        status=str(header.get("status", "bad_output")), data=data,
+        message=str(header.get("message", "")), traceback=str(header.get("traceback", "")),
+        stdout=str(header.get("stdout", "")),
+        forbidden_calls=[str(n) for n in field_of("forbidden_calls", list, [])],
+        forbidden_how={str(k): str(v) for k, v in field_of("forbidden_how", dict, {}).items()},
+        touched={str(k): [str(n) for n in v] for k, v in field_of("touched", dict, {}).items()
+                 if isinstance(v, list)},
+        seconds=seconds, inner_seconds=header.get("inner_seconds"), header=header)
 
 
 class InProcessRunner:
@@ -252,7 +315,9 @@ class InProcessRunner:
         capture = PythonCapture()
         capture.reraise = reraise
         self.name = name
-        self._executor = Executor(capture)
+        # Putting back global state here would undo pytest's own (its output capture,
+        # warning filters and signal handlers), so this debug mode leaves it alone.
+        self._executor = Executor(capture, restore_state=False)
         self._handlers = {"load": self._executor.load, "run": self._executor.run,
                           "speed_setup": self._executor.speed_setup,
                           "speed_run": self._executor.speed_run,
@@ -269,8 +334,8 @@ class InProcessRunner:
         ticket.outcome = _outcome_from(header, data, time.perf_counter() - ticket.started)
         return ticket
 
-    def submit_load(self, request):
-        return self.submit(request, LOAD_TIMEOUT)
+    def submit_load(self, request, timeout=LOAD_TIMEOUT):
+        return self.submit(request, timeout)
 
     def collect(self, ticket):
         return ticket.outcome
@@ -286,6 +351,9 @@ class InProcessRunner:
 
     def close(self):
         self._executor.close()
+
+    def abort(self):
+        self.close()
 
 
 def _kit_root():

@@ -7,6 +7,12 @@ every alias and every subclass shares. A call is recorded only while a frame of
 the student's own files is on the stack, or when the object being built is of a
 class the student defined, so trusted scenario code may use the same API freely.
 
+The tripwire also recognises a forbidden object handed over *without* a call from the
+student's files: ``identify`` names the forbidden API behind a value the student's module
+exports (the object itself, its wrapper, a ``functools.partial`` of it, a subclass or an
+instance of a forbidden class), and ``tampered`` names every wrapper that is no longer in
+place (``reinstall`` puts them back).
+
 A name whose package is not imported yet (``torchvision.datasets.ImageFolder``
 costs seconds to import) is not imported for the tripwire's sake: an import hook
 wraps it the moment anything imports its module, before the importer gets it back.
@@ -16,6 +22,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import types
 
 
 class Tripwire:
@@ -27,6 +34,10 @@ class Tripwire:
         self.unresolved = []
         self._deferred = {}  # module name -> forbidden names whose owner it may be
         self._wrapped = set()
+        self._known = {}      # id(object) -> dotted name, for originals and their wrappers
+        self._keep = []       # the objects behind those ids, so an id is never reused
+        self._classes = {}    # id(class) -> dotted name
+        self._installed = {}  # dotted name -> (owner, attribute, the wrapper installed there)
         for name in dotted_names:
             top = name.split(".")[0]
             if top not in sys.modules and importlib.util.find_spec(top) is not None:
@@ -84,6 +95,44 @@ class Tripwire:
             frame = frame.f_back
         return False
 
+    def identify(self, value, _depth=0):
+        """The forbidden name behind ``value``, or None: the object or its wrapper, a
+        partial or bound method of it, a class that is or derives from a forbidden one,
+        or an instance of such a class."""
+        if _depth > 5 or value is None:
+            return None
+        name = self._known.get(id(value))
+        if name:
+            return name
+        if isinstance(value, (functools.partial, functools.partialmethod)):
+            return self.identify(value.func, _depth + 1)
+        if isinstance(value, (staticmethod, classmethod, types.MethodType)):
+            return self.identify(value.__func__, _depth + 1)
+        klass = value if isinstance(value, type) else type(value)
+        for base in getattr(klass, "__mro__", ()):
+            if id(base) in self._classes:
+                return self._classes[id(base)]
+        return None
+
+    def owners(self):
+        """The modules and classes where wrappers are installed."""
+        return list({id(owner): owner for owner, _, _ in self._installed.values()}.values())
+
+    def tampered(self):
+        """Forbidden names whose wrapper is no longer in place."""
+        return [dotted for dotted, (owner, attribute, wrapper) in self._installed.items()
+                if owner.__dict__.get(attribute) is not wrapper]
+
+    def reinstall(self):
+        for owner, attribute, wrapper in self._installed.values():
+            if owner.__dict__.get(attribute) is not wrapper:
+                setattr(owner, attribute, wrapper)
+
+    def _remember(self, dotted, *objects):
+        for obj in objects:
+            self._known.setdefault(id(obj), dotted)
+            self._keep.append(obj)
+
     def _wrap(self, dotted):
         owner, attribute = _resolve_owner(dotted)
         if owner is None:
@@ -97,7 +146,11 @@ class Tripwire:
                 self._called(dotted, type(obj))
                 return original_init(obj, *args, **kwargs)
 
+            del init.__wrapped__  # no handle on the unwrapped original
             target.__init__ = init
+            self._classes.setdefault(id(target), dotted)
+            self._remember(dotted, target)
+            self._installed[dotted] = (target, "__init__", init)
             return True
         if not callable(target):
             return False
@@ -107,7 +160,10 @@ class Tripwire:
             self._called(dotted)
             return target(*args, **kwargs)
 
+        del wrapper.__wrapped__
         setattr(owner, attribute, wrapper)
+        self._remember(dotted, target, wrapper)
+        self._installed[dotted] = (owner, attribute, wrapper)
         return True
 
 

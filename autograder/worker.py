@@ -11,6 +11,12 @@ Requests: ``load`` (an implementation), ``run`` (a scenario, returning data),
 ``speed_setup`` / ``speed_run`` / ``speed_drop`` (a timed callable), ``exit``.
 A scenarios module may define ``warm_up()`` (run once when it is imported) and
 ``cleanup()`` (run when the worker exits, e.g. to remove files it wrote).
+
+A ``load`` request may ask the worker to confine itself (``autograder.sandbox``): the
+scenarios are imported first, then the sandbox closes, then the student's code is
+imported. Before every scenario the worker puts torch's global state and namespaces back
+as they were before any solution code ran, so nothing a module does on import (or a
+previous check did) changes the conditions of a check; it reports what it had to restore.
 """
 import contextlib
 import errno
@@ -18,10 +24,13 @@ import importlib.util
 import io
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
+import types
 from pathlib import Path
 
 MAX_OUTPUT = 20_000
@@ -76,39 +85,108 @@ class Implementation:
                 exec(compile(source, str(path), "exec"), module.__dict__)
         except BaseException as error:  # a solution may raise anything while importing
             sys.modules.pop(module_name, None)
+            hint = f"\n({SANDBOX_HINT})" if SANDBOXED and isinstance(error, PermissionError) else ""
             self._errors[stem] = (f"{path.name} could not be imported:\n"
-                                  + format_student_traceback(error, [self._folder]))
+                                  + format_student_traceback(error, [self._folder]) + hint)
             return
+        try:
+            module.__class__ = WatchedModule
+        except TypeError:  # the module replaced its own class: it is not watched, say so
+            self._errors[stem] = (f"{path.name} replaced its own module class, which the "
+                                  f"grader does not allow")
+            return
+        WATCHER.names[id(module)] = stem
         self._modules[stem] = module
+
+
+class Watcher:
+    """Records which names of a solution's modules a scenario reaches, and which of them
+    are forbidden objects handed over as they are (``Adam = torch.optim.Adam``)."""
+
+    def __init__(self):
+        self.names = {}  # id(module) -> its stem
+        self.tripwire = None
+        self.touched, self.exports = {}, {}
+
+    def start(self, tripwire):
+        self.touched, self.exports = {}, {}
+        self.tripwire = tripwire
+
+    def stop(self):
+        self.tripwire = None
+        return {stem: sorted(names) for stem, names in self.touched.items()}, self.exports
+
+    def reached(self, module, name, value):
+        stem = self.names.get(id(module))
+        if stem is None:
+            return
+        self.touched.setdefault(stem, set()).add(name)
+        forbidden = self.tripwire.identify(value)
+        if forbidden and forbidden not in self.exports:
+            self.exports[forbidden] = f"{stem}.{name}"
+
+
+WATCHER = Watcher()
+
+
+class WatchedModule(types.ModuleType):
+    """The class of a loaded solution module: attribute reads from outside it (the
+    scenario's ``impl.optimizers.Adam``) are reported to ``WATCHER`` while a check runs.
+    The module's own code reads its globals directly and is not slowed down."""
+
+    def __getattribute__(self, name):
+        value = types.ModuleType.__getattribute__(self, name)
+        if WATCHER.tripwire is not None and not name.startswith("__"):
+            WATCHER.reached(self, name, value)
+        return value
 
 
 class Executor:
     """Loads implementations and runs scenarios on them; returns (header, payload)."""
 
-    def __init__(self, capture=None):
+    def __init__(self, capture=None, restore_state=True):
         self._capture = capture or PythonCapture()
         self._implementations = {}
         self._scenarios = {}
         self._timed = {}
         self._tripwires = {}
+        self._baseline = None
+        self._restore_state = restore_state
+        self._confined = None
 
     def load(self, request):
         """Load an implementation under ``request['name']`` (replacing any older one)."""
+        from autograder.state import GlobalState
         from autograder.tripwire import Tripwire
         assignment = request["assignment"]
         if assignment not in self._tripwires:
             self._tripwires[assignment] = Tripwire(request.get("forbidden", []))
+        if assignment not in self._scenarios:
+            self._scenarios[assignment] = _import_scenarios(assignment, request["scenarios"])
+        header = {"status": "ok"}
+        if request.get("confine") and self._confined is None:
+            self._confined = _confine(request["confine"])
+        if self._confined is not None:
+            header["sandbox"], header["sandbox_problems"] = self._confined
         folder = Path(request["root"]) / assignment
         if request.get("add_to_path") and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
+        if self._baseline is None and self._restore_state:
+            self._baseline = GlobalState(owners=self._tripwires[assignment].owners())
         with self._capture as output:
             impl = Implementation(request["name"], folder, request["files"],
                                   request.get("patched_sources"))
         self._implementations[request["name"]] = (impl, assignment)
-        if assignment not in self._scenarios:
-            self._scenarios[assignment] = _import_scenarios(assignment, request["scenarios"])
-        unresolved = self._tripwires[assignment].unresolved
-        return {"status": "ok", "stdout": output.text, "unresolved_forbidden": unresolved}, None
+        if self._baseline is not None:
+            header["import_changes"] = self._baseline.restore()
+        tripwire = self._tripwires[assignment]
+        removed = tripwire.tampered()
+        if removed:
+            tripwire.reinstall()
+            header["import_changes"] = header.get("import_changes", []) + [
+                f"the grader's check on {name} was removed" for name in removed]
+        header.update(stdout=output.text, unresolved_forbidden=tripwire.unresolved)
+        return header, None
 
     def run(self, request):
         """Run a scenario and return its result as data."""
@@ -182,6 +260,10 @@ class Executor:
         kwargs = dict(request["params"], seed=request["seed"])
         header = {"status": "ok"}
         value = None
+        if self._baseline is not None:
+            self._baseline.restore()
+        tripwire.reinstall()
+        WATCHER.start(tripwire)
         tripwire.watch([impl.folder])
         started = time.perf_counter()
         with self._capture as output:
@@ -190,13 +272,23 @@ class Executor:
             except BaseException as error:  # the student's code may raise anything
                 if isinstance(error, KeyboardInterrupt) and self._capture.reraise:
                     raise
-                header.update(_classify(error, impl.folder))
+                header.update(_classify(error, impl.folder, SANDBOXED))
                 if self._capture.reraise:
                     raise
             finally:
-                header["forbidden_calls"] = tripwire.collect()
+                calls = tripwire.collect()
+                touched, exports = WATCHER.stop()
+                removed = tripwire.tampered()
+                header["forbidden_calls"] = list(dict.fromkeys(calls + list(exports) + removed))
+                header["forbidden_how"] = {
+                    **{name: f"your {where} is {name} itself" for name, where in exports.items()},
+                    **{name: f"your code removed the grader's check on {name}" for name in removed}}
+                header["touched"] = touched
         header["seconds"] = time.perf_counter() - started
         header["stdout"] = output.text
+        left = _stop_child_processes()
+        if left:
+            header["left_processes"] = left
         return header, value
 
 
@@ -210,18 +302,41 @@ def _import_scenarios(assignment, path):
     return module
 
 
-def _classify(error, student_folder):
+SANDBOXED = False  # set once the worker has confined itself
+LIMITS = None      # the worker's resource limits (autograder.sandbox.Limits)
+
+SANDBOX_HINT = ("the grader runs your code in a sandbox: it may not start processes, use the "
+                "network, signal other processes, or read files outside Python, its packages "
+                "and your solution")
+
+
+def _classify(error, student_folder, sandboxed=False):
     text = format_student_traceback(error, [student_folder])
+    if isinstance(error, MemoryError) or (isinstance(error, RuntimeError)
+                                          and "can't allocate memory" in str(error)):
+        limit = getattr(LIMITS, "address_space", None)
+        allowed = f" ({limit / (1 << 30):g} GB of address space)" if limit else ""
+        return {"status": "error", "message": f"{type(error).__name__}: your code ran out of the "
+                f"memory the grader allows it{allowed}", "traceback": text}
+    if sandboxed and isinstance(error, PermissionError):
+        return {"status": "error", "message": f"PermissionError: {error} ({SANDBOX_HINT})",
+                "traceback": text}
     if isinstance(error, StudentLoadError):
         return {"status": "load_error", "message": str(error), "traceback": ""}
     if isinstance(error, NotImplementedError):
         return {"status": "not_implemented", "message": str(error) or "NotImplementedError",
                 "traceback": text}
     if isinstance(error, OSError) and error.errno == errno.EFBIG:
-        return {"status": "error", "message": "OSError: your code printed (or wrote) more than 256 MB: "
-                "is there a print in an endless loop?", "traceback": text}
+        size = (getattr(LIMITS, "file_size", None) or 256 << 20) >> 20
+        return {"status": "error", "message": f"OSError: your code wrote more than {size} MB to "
+                f"one file, or printed that much (the grader's limit): is there a print in an "
+                f"endless loop?", "traceback": text}
     if isinstance(error, SystemExit):
-        return {"status": "error", "message": "the code called sys.exit() or exit()",
+        return {"status": "error", "message": "SystemExit: your code called sys.exit() or exit(), "
+                "which would stop the whole program: return a value or raise an exception",
+                "traceback": text}
+    if isinstance(error, KeyboardInterrupt):
+        return {"status": "error", "message": "KeyboardInterrupt, raised by your code",
                 "traceback": text}
     return {"status": "error", "message": f"{type(error).__name__}: {error}", "traceback": text}
 
@@ -331,20 +446,79 @@ def serve(requests, answers):
             header, payload = handlers[request["op"]](request)
         except Exception:  # a fault of the kit, not of the student: say so
             header, payload = {"status": "grader_error", "message": traceback.format_exc()}, None
+        header["nonce"] = request.get("nonce")
         header["has_payload"] = payload is not None
         write_frame(answers, encode_json(header))
         if payload is not None:
             write_frame(answers, payload)
 
 
-MAX_FILE_BYTES = 256 << 20
+def _confine(policy):
+    """Close the sandbox around this process; return (layers applied, problems)."""
+    from autograder import sandbox
+    files = sandbox.FilePolicy(read=policy.get("read", []),
+                               read_files=policy.get("read_files", []),
+                               write=[os.getcwd(), *policy.get("write", [])],
+                               devices=policy.get("devices", []))
+    global SANDBOXED
+    applied, problems = sandbox.confine(files, int(policy.get("landlock", 0)),
+                                        bool(policy.get("seccomp")))
+    SANDBOXED = True
+    return list(policy.get("layers_before", [])) + applied, problems
+
+
+def _stop_child_processes():
+    """Kill processes the solution started and left running (where it could start any);
+    return how many there were."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 0
+    children = set()
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as handle:
+                children.update(int(pid) for pid in handle.read().split())
+        except (OSError, ValueError):
+            continue
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (OSError, ChildProcessError):
+            pass
+    return len(children)
+
+
+def _watch_lifeline(fd):
+    """Exit as soon as the grader's end of the lifeline pipe closes (the grader is gone)."""
+    def wait():
+        try:
+            while os.read(fd, 1):
+                pass
+        except OSError:
+            pass
+        os._exit(70)
+
+    threading.Thread(target=wait, name="autograder-lifeline", daemon=True).start()
 
 
 def main():
-    # A solution that prints without end would fill the disk through the capture file;
-    # past this size the kernel stops the worker with SIGXFSZ instead.
-    import resource
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    from autograder import sandbox
+    # Die with the grader, whatever happens to it (Linux: the kernel sees to it).
+    parent = int(os.environ.pop("AUTOGRADER_PARENT", "0") or 0)
+    sandbox.die_with_parent(parent)
+    lifeline = os.environ.pop("AUTOGRADER_LIFELINE", "")
+    if lifeline:
+        _watch_lifeline(int(lifeline))
+    global LIMITS
+    limits = LIMITS = sandbox.Limits.from_env(os.environ.pop("AUTOGRADER_LIMITS", ""))
+    if os.environ.pop("AUTOGRADER_TMPFS", "") and limits.scratch:
+        sandbox.mount_scratch(os.getcwd(), limits.scratch)
+    # Limits are set before torch is imported, soft = hard, so solution code cannot raise
+    # them. Past the file-size limit, a print without end fails with EFBIG (Python ignores
+    # SIGXFSZ) instead of filling the disk through the capture file.
+    sandbox.apply_limits(limits)
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     answers = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)

@@ -17,7 +17,7 @@ def test_reference_gets_full_marks_and_a_results_file(pytester, adam, tmp_path):
                                         str(results), "-p", "no:cacheprovider")
     assert run.ret == 0
     run.stdout.fnmatch_lines([
-        "autograder: solution *reference, seed offset 0, solution code runs in a worker process",
+        "autograder: solution *reference, seed offset 0, solution code runs in a worker process, confined by limits*",
         "*= points =*",
         "03_adam::adam_f32 * 3/3 * PASS *matches the reference*",
         "03_adam::adam_speed_cpu * 2/2 * PASS *x the reference time (budget 5x)*",
@@ -69,7 +69,7 @@ def test_in_process_debug_mode_grades_the_reference(pytester, adam):
     run = pytester.runpytest_subprocess(adam, "--solution", "reference", "--in-process",
                                         "-k", "adam_f32 or manual_step")
     assert run.ret == 0
-    run.stdout.fnmatch_lines(["*solution code runs in this process (debug)*",
+    run.stdout.fnmatch_lines(["*solution code runs in this process (debug: no sandbox)*",
                               "TOTAL * 5/5 * 100%"])
 
 
