@@ -85,7 +85,8 @@ def describe_forbidden(check, uses, tamper=()):
         lines.append(f"Your code uses {names}. This assignment is about writing that piece "
                      f"yourself, so the check gets no points even if the numbers match:")
         lines += [f"  - {name}: {how}" for name, how in uses]
-        lines.append("Replace it with your own tensor operations (and remove the import).")
+        lines.append("Write that piece yourself (the assignment's README says how), and remove "
+                     "the import or assignment that brings in torch's version.")
     return reason, "\n".join(lines)
 
 

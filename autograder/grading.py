@@ -127,6 +127,7 @@ class StudentClock:
             return _Spent(self.budget)
         ticket = self.runner.submit(request, min(timeout, self.remaining))
         ticket.clock_started = time.perf_counter()
+        ticket.cut_by_budget = self.remaining < timeout
         return ticket
 
     def submit_load(self, request, timeout):
@@ -135,15 +136,19 @@ class StudentClock:
             return _Spent(self.budget)
         ticket = self.runner.submit_load(request, min(timeout, self.remaining))
         ticket.clock_started = time.perf_counter()
+        ticket.cut_by_budget = self.remaining < timeout
         return ticket
 
     def collect(self, ticket):
         if isinstance(ticket, _Spent):
             return ticket.outcome
         try:
-            return self.runner.collect(ticket)
+            outcome = self.runner.collect(ticket)
         finally:
             self.used += time.perf_counter() - ticket.clock_started
+        if outcome.status == "timeout" and getattr(ticket, "cut_by_budget", False):
+            outcome.message = TIME_BUDGET_CUT.format(budget=self.budget)
+        return outcome
 
     def run(self, request, timeout):
         return self.collect(self.submit(request, timeout))
@@ -156,6 +161,15 @@ class _Spent:
 
 TIME_BUDGET_SPENT = ("not run: your code had used up this assignment's time budget "
                      "({budget:g} s for all checks together)")
+TIME_BUDGET_CUT = ("stopped when your code used up this assignment's time budget "
+                   "({budget:g} s for all checks together)")
+
+
+def _budget_message(outcome):
+    """The reason for a request the time budget stopped or skipped, else ''."""
+    if outcome.status == "timeout" and outcome.message.endswith("for all checks together)"):
+        return outcome.message
+    return ""
 
 
 class Grader:
@@ -262,8 +276,8 @@ class Grader:
     def _load_failed(self, check):
         outcome = self._load_failure
         files = ", ".join(self.assignment.files)
-        if outcome.status == "timeout" and outcome.message.startswith("not run"):
-            return self._result(check, R.TIMEOUT, reason=outcome.message)
+        if _budget_message(outcome):
+            return self._result(check, R.TIMEOUT, reason=_budget_message(outcome))
         if outcome.status == "timeout":
             reason = (f"importing {files} did not finish within "
                       f"{self.assignment.load_timeout:g} s, so no check could run")
@@ -438,8 +452,8 @@ class Grader:
                                     stdout=outcome.stdout)
         if outcome.ok:
             return None
-        if outcome.status == "timeout" and outcome.message.startswith("not run"):
-            return self._result(check, R.TIMEOUT, reason=outcome.message)
+        if _budget_message(outcome):
+            return self._result(check, R.TIMEOUT, reason=_budget_message(outcome))
         reason, text = describe_outcome_failure(check, outcome, timeout)
         return self._result(check, _OUTCOME_STATUS.get(outcome.status, R.ERROR), reason=reason,
                             feedback=text, stdout=outcome.stdout, seconds=outcome.seconds)

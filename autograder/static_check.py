@@ -89,6 +89,7 @@ class Scan:
     module_wide: list = field(default_factory=list)  # run on import: every check
     tamper: list = field(default_factory=list)     # every check
     problems: list = field(default_factory=list)   # files that could not be read
+    exported: dict = field(default_factory=dict)   # module -> its top-level names
 
     def forbidden_for(self, touched):
         """The forbidden-name findings a check whose scenario reached ``touched``
@@ -97,6 +98,8 @@ class Scan:
         for module, names in (touched or {}).items():
             for name in names:
                 found.extend(self.tainted.get((module, name), ()))
+                if name not in self.exported.get(module, ()):  # served by __getattr__
+                    found.extend(self.tainted.get((module, "__getattr__"), ()))
         unique = {}
         for finding in found:
             unique.setdefault(finding.name, finding)
@@ -263,6 +266,7 @@ def _taint(files, scan, reachable):
         if found:
             tainted[node] = sorted(set(found), key=lambda f: (f.file, f.line, f.name))
     for module in reachable:
+        scan.exported[module] = set(files[module].exported)
         scan.module_wide.extend(tainted.get((module, MODULE), ()))
         for name, key in files[module].exported.items():
             if (module, key) in tainted:
@@ -316,8 +320,9 @@ class _FileScan:
 
     @property
     def exported(self):
-        """name -> the key of its last top-level binding."""
-        return {name: bindings[-1].key for name, bindings in self.bindings.items()}
+        """name -> the key of its last top-level binding (a name deleted last is not there)."""
+        return {name: bindings[-1].key for name, bindings in self.bindings.items()
+                if bindings[-1].kind != "deleted"}
 
     # --- top-level statements -----------------------------------------------------------
 
@@ -356,6 +361,12 @@ class _FileScan:
                 self.edges.setdefault(key, set()).update(pending_edges)
             for target in targets:
                 self._visit(target, keys or [MODULE])
+        elif isinstance(statement, ast.Delete):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    self._bind(target.id, "deleted")
+                else:
+                    self._visit(target, [MODULE])
         else:
             self._visit(statement, [MODULE])
 
@@ -499,6 +510,8 @@ class _FileScan:
             if not earlier:
                 return []
             binding = earlier[-1]
+        if binding.kind == "deleted":
+            return []
         return [*binding.paths, f"{self.module}.{binding.key}"]
 
     def _resolve(self, node, deferred=False, _depth=0):

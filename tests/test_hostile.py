@@ -457,3 +457,53 @@ def test_global_state_changed_at_import_is_put_back(graded):
     for change in ("the default dtype", "grad mode", "deterministic algorithms",
                    "the number of threads"):
         assert change in notes, notes
+
+
+def test_the_assignments_time_budget_caps_all_checks_together(tmp_path):
+    """Three checks of 4 s each within a 6 s budget: the first times out at its own limit,
+    the second at what is left of the budget, and the third is not run at all."""
+    (tmp_path / ASSIGNMENT).mkdir()
+    (tmp_path / ASSIGNMENT / "scenarios.py").write_text(SCENARIOS)
+    checks = "".join(textwrap.dedent(f"""
+        [[assignment.check]]
+        id = "slow{i}"
+        title = "slow {i}"
+        kind = "agreement"
+        scenario = "call"
+        params = {{ fn = "slow" }}
+        points = 1
+        timeout = 4
+        """) for i in range(3))
+    (tmp_path / "manifest.toml").write_text(textwrap.dedent(f"""
+        format_version = 1
+
+        [[assignment]]
+        id = "{ASSIGNMENT}"
+        title = "Slow"
+        concepts = ["Tensor"]
+        files = ["toy.py"]
+        timeout = 4
+        time_budget = 6
+        """) + checks)
+    for tree, body in (("ref", "return x * 2"), ("student", "import time\ntime.sleep(100)")):
+        (tmp_path / tree / ASSIGNMENT).mkdir(parents=True)
+        (tmp_path / tree / ASSIGNMENT / "toy.py").write_text(
+            "def slow(x):\n" + textwrap.indent(body, "    ") + "\n")
+    assignment = load_manifest(tmp_path / "manifest.toml").assignment(ASSIGNMENT)
+    reference = ReferenceSide(assignment, tmp_path / "ref")
+    grader = Grader(assignment, tmp_path / "student", reference, cuda=False)
+    try:
+        started = time.perf_counter()
+        report = grader.run_all()
+        seconds = time.perf_counter() - started
+    finally:
+        grader.close()
+        reference.close()
+    first, second, third = report.results
+    assert first.status == second.status == third.status == R.TIMEOUT
+    assert "did not finish within 4 s" in first.reason
+    assert second.reason.startswith("stopped when your code used up this assignment's time "
+                                    "budget (6 s for all checks together)")
+    assert third.reason.startswith("not run: your code had used up this assignment's time "
+                                   "budget (6 s for all checks together)")
+    assert seconds < 6 + 8  # the budget, plus starting the workers and loading

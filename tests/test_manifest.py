@@ -119,3 +119,23 @@ def test_missing_manifest_and_bad_toml(tmp_path):
     bad.write_text("format_version = [\n")
     with pytest.raises(ManifestError, match="invalid TOML"):
         load_manifest(bad)
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ("time_budget = 10\ntimeout = 60", "assignment '01_x': time_budget (10 s) must be at least "
+                                       "the timeout (60 s)"),
+    ("load_timeout = 0", "assignment '01_x': load_timeout must be > 0, got 0.0"),
+    ('uses = ["09_nowhere"]', "assignment '01_x': uses unknown or itself: ['09_nowhere']"),
+    ('uses = ["01_x"]', "assignment '01_x': uses unknown or itself: ['01_x']"),
+])
+def test_limits_and_uses_are_validated(tmp_path, extra, expected):
+    with pytest.raises(ManifestError) as error:
+        load_manifest(write_kit(tmp_path, assignment_extra=extra))
+    assert expected in str(error.value)
+
+
+def test_uses_names_the_files_of_the_earlier_parts(manifest):
+    training = manifest.assignment("08_training")
+    assert training.uses == (("03_adam", ("optimizers.py",)), ("04_data", ("data.py",)),
+                             ("06_modules", ("modules.py",)))
+    assert training.time_budget == 600 and training.load_timeout == 60
