@@ -129,6 +129,9 @@ class Support:
 
     def warning(self):
         """One line for the report header when student code is not fully confined, else ''."""
+        if any("turned off" in note for note in self.notes):
+            return ("warning: the sandbox is turned off (AUTOGRADER_SANDBOX=0): student code "
+                    "runs with your permissions, under limits and timeouts only.")
         missing = []
         if not self.hides_files:
             missing.append("read any file you can")
@@ -136,7 +139,8 @@ class Support:
             missing.append("use the network and start processes")
         if not missing:
             return ""
-        where = "this machine" if self.system == "Linux" else f"{self.system}"
+        where = "this machine" if self.system == "Linux" else {"Darwin": "macOS"}.get(
+            self.system, self.system)
         return (f"warning: no sandbox for student code on {where}: it runs with your "
                 f"permissions and could {' and '.join(missing)} (limits and timeouts still "
                 f"apply). Grades that count come from your instructor's run.")
