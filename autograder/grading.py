@@ -123,18 +123,16 @@ class StudentClock:
         return self.budget - self.used
 
     def submit(self, request, timeout):
-        if self.remaining <= 0:
-            return _Spent(self.budget)
-        ticket = self.runner.submit(request, min(timeout, self.remaining))
-        ticket.clock_started = time.perf_counter()
-        ticket.cut_by_budget = self.remaining < timeout
-        return ticket
+        return self._send(self.runner.submit, request, timeout)
 
     def submit_load(self, request, timeout):
         """Like ``submit``, for a load the runner replays if it restarts its worker."""
+        return self._send(self.runner.submit_load, request, timeout)
+
+    def _send(self, send, request, timeout):
         if self.remaining <= 0:
             return _Spent(self.budget)
-        ticket = self.runner.submit_load(request, min(timeout, self.remaining))
+        ticket = send(request, min(timeout, self.remaining))
         ticket.clock_started = time.perf_counter()
         ticket.cut_by_budget = self.remaining < timeout
         return ticket

@@ -7,11 +7,6 @@ time. The grading process is this pytest process, so an attack that killed its p
 would end the test run itself.
 """
 import http.server
-import json
-import os
-import re
-import signal
-import socket
 import textwrap
 import threading
 import time
@@ -24,6 +19,7 @@ from autograder import results as R
 from autograder.grading import Grader, ReferenceSide
 from autograder.manifest import load_manifest
 from autograder.sandbox import GiB, Limits, detect
+from helpers import descendants, toy_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -123,29 +119,10 @@ AT_IMPORT = {
 
 
 def _manifest():
-    lines = [textwrap.dedent(f"""
-        format_version = 1
-
-        [[assignment]]
-        id = "{ASSIGNMENT}"
-        title = "Hostile submissions"
-        concepts = ["Tensor"]
-        files = ["toy.py"]
-        timeout = 30
-        load_timeout = {LOAD_TIMEOUT}
-        forbidden = ["torch.linalg.norm"]
-        """)]
-    for check in IN_CHECK:
-        lines.append(textwrap.dedent(f"""
-            [[assignment.check]]
-            id = "{check}"
-            title = "{check}"
-            kind = "agreement"
-            scenario = "call"
-            params = {{ fn = "{check}" }}
-            points = 1
-            """) + (f"timeout = {LOOP_TIMEOUT}\n" if check in TIMED else ""))
-    return "".join(lines)
+    checks = [{"id": check, "scenario": "call", "params": {"fn": check},
+               **({"timeout": LOOP_TIMEOUT} if check in TIMED else {})} for check in IN_CHECK]
+    return toy_manifest(ASSIGNMENT, checks, timeout=30, load_timeout=LOAD_TIMEOUT,
+                        forbidden=["torch.linalg.norm"])
 
 
 def _functions(body_of):
@@ -202,29 +179,10 @@ def kit(tmp_path_factory):
     server.shutdown()
 
 
-def _descendants():
-    """Pids of every process below this one."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    found, stack = [], [os.getpid()]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 @pytest.fixture(scope="module")
 def graded(kit):
     kit_test_before = Path(kit.values["kit_test"]).read_bytes()
-    before = set(_descendants())
+    before = set(descendants())
     reference = ReferenceSide(kit.assignment, kit.reference)
     in_check, seconds = {}, {}
     at_import, import_seconds = {}, {}
@@ -262,7 +220,7 @@ def graded(kit):
               f"{report.results[0].reason[:90]}")
     return SimpleNamespace(in_check=in_check, seconds=seconds, at_import=at_import,
                            import_seconds=import_seconds, sandbox=sandbox,
-                           left=set(_descendants()) - before,
+                           left=set(descendants()) - before,
                            kit_test_unchanged=Path(kit.values["kit_test"]).read_bytes()
                            == kit_test_before)
 
@@ -464,27 +422,10 @@ def test_the_assignments_time_budget_caps_all_checks_together(tmp_path):
     the second at what is left of the budget, and the third is not run at all."""
     (tmp_path / ASSIGNMENT).mkdir()
     (tmp_path / ASSIGNMENT / "scenarios.py").write_text(SCENARIOS)
-    checks = "".join(textwrap.dedent(f"""
-        [[assignment.check]]
-        id = "slow{i}"
-        title = "slow {i}"
-        kind = "agreement"
-        scenario = "call"
-        params = {{ fn = "slow" }}
-        points = 1
-        timeout = 4
-        """) for i in range(3))
-    (tmp_path / "manifest.toml").write_text(textwrap.dedent(f"""
-        format_version = 1
-
-        [[assignment]]
-        id = "{ASSIGNMENT}"
-        title = "Slow"
-        concepts = ["Tensor"]
-        files = ["toy.py"]
-        timeout = 4
-        time_budget = 6
-        """) + checks)
+    checks = [{"id": f"slow{i}", "scenario": "call", "params": {"fn": "slow"}, "timeout": 4}
+              for i in range(3)]
+    (tmp_path / "manifest.toml").write_text(toy_manifest(ASSIGNMENT, checks, timeout=4,
+                                                         time_budget=6))
     for tree, body in (("ref", "return x * 2"), ("student", "import time\ntime.sleep(100)")):
         (tmp_path / tree / ASSIGNMENT).mkdir(parents=True)
         (tmp_path / tree / ASSIGNMENT / "toy.py").write_text(

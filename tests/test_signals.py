@@ -13,6 +13,8 @@ import time
 
 import pytest
 
+from helpers import alive, descendants
+
 pytestmark = pytest.mark.slow
 
 HANG = ("\n\ndef gradient_descent(grad_fn, x0, lr, steps):\n"
@@ -25,32 +27,6 @@ def _tree(tmp_path, kit_root):
     path = tree / "03_adam" / "optimizers.py"
     path.write_text(path.read_text() + HANG)
     return tree
-
-
-def _descendants(pid):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-                children.setdefault(int(fields[1]), []).append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _run_until(command, cwd, marker, stream):
@@ -81,7 +57,7 @@ def _run_until(command, cwd, marker, stream):
             process.kill()
             pytest.fail(f"{marker!r} was never printed")
     time.sleep(1.5)
-    workers = _descendants(process.pid)
+    workers = descendants(process.pid)
     assert len(workers) >= 2, workers  # the student's and the reference's workers
     return process, workers
 
@@ -100,7 +76,7 @@ def _stop(process, signum):
 def _gone(workers, within=3.0):
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        if not any(_alive(pid) for pid in workers):
+        if not any(alive(pid) for pid in workers):
             return True
         time.sleep(0.05)
     return False
@@ -118,7 +94,7 @@ def test_the_cli_stops_within_a_second_and_leaves_partial_results(tmp_path, kit_
     returncode, seconds = _stop(process, signum)
     assert returncode == code
     assert seconds < 1.0, f"stopped after {seconds:.2f} s"
-    assert _gone(workers), [p for p in workers if _alive(p)]
+    assert _gone(workers), [p for p in workers if alive(p)]
     data = json.loads(results.read_text())
     assert f"interrupted by {says}" in data["output"]
     assert "not a final grade" in data["output"]
@@ -132,7 +108,7 @@ def test_a_killed_cli_takes_its_workers_with_it(tmp_path, kit_root):
         kit_root, "gd_quadratic", "err")
     returncode, _ = _stop(process, signal.SIGKILL)
     assert returncode == -signal.SIGKILL
-    assert _gone(workers, within=2.0), [p for p in workers if _alive(p)]
+    assert _gone(workers, within=2.0), [p for p in workers if alive(p)]
     data = json.loads(results.read_text())
     assert "did not finish: this is not a grade" in data["output"]
 
@@ -147,6 +123,6 @@ def test_pytest_stops_within_a_second_and_leaves_partial_results(tmp_path, kit_r
     returncode, seconds = _stop(process, signum)
     assert returncode == 2  # pytest's "interrupted"
     assert seconds < 1.0, f"stopped after {seconds:.2f} s"
-    assert _gone(workers), [p for p in workers if _alive(p)]
+    assert _gone(workers), [p for p in workers if alive(p)]
     data = json.loads(results.read_text())
     assert "interrupted" in data["output"] and "not a final grade" in data["output"]

@@ -7,7 +7,6 @@ every check of it in manifest order. Each test then inspects the recorded result
 """
 import re
 import sys
-import textwrap
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,45 +16,34 @@ import pytest
 from autograder import results as R
 from autograder.grading import Grader, ReferenceSide, make_runner
 from autograder.manifest import load_manifest
+from helpers import toy_manifest
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT = "99_toy"
 LOOP_TIMEOUT = 3.0
 
-MANIFEST = f"""
-format_version = 1
-
-[[assignment]]
-id = "{ASSIGNMENT}"
-title = "A toy assignment for the worker tests"
-concepts = ["Tensor"]
-files = ["toy.py"]
-timeout = 30
-forbidden = ["torch.linalg.norm"]
-"""
-
-# (check id, scenario, the toy function it calls, extra manifest lines), in grading order.
+# (check id, scenario, the toy function it calls, extra check fields), in grading order.
 # Each crash or hang is followed by a plain check that must pass on the restarted worker.
 CHECKS = [
-    ("correct", "call", "double", ""),
-    ("raises", "call", "raises", ""),
-    ("todo", "call", "todo", ""),
-    ("crash_exit", "call", "crash_exit", ""),
-    ("after_crash_exit", "call", "double", ""),
-    ("crash_kill", "call", "crash_kill", ""),
-    ("after_crash_kill", "call", "double", ""),
-    ("wrong_list", "call", "as_list", ""),
-    ("wrong_object", "call", "as_object", ""),
-    ("signature", "call", "one_arg", ""),
-    ("nan", "call", "nan", ""),
-    ("chatty", "call", "chatty", ""),
-    ("quiet", "call", "double", ""),
-    ("forbidden", "call", "uses_norm", ""),
-    ("scenario_uses_norm", "norm_in_scenario", "double", ""),
-    ("mutation", "keeps_input", "mutates", ""),
-    ("loop", "call", "loop", f"timeout = {LOOP_TIMEOUT}"),
-    ("after_loop", "call", "double", ""),
+    ("correct", "call", "double", {}),
+    ("raises", "call", "raises", {}),
+    ("todo", "call", "todo", {}),
+    ("crash_exit", "call", "crash_exit", {}),
+    ("after_crash_exit", "call", "double", {}),
+    ("crash_kill", "call", "crash_kill", {}),
+    ("after_crash_kill", "call", "double", {}),
+    ("wrong_list", "call", "as_list", {}),
+    ("wrong_object", "call", "as_object", {}),
+    ("signature", "call", "one_arg", {}),
+    ("nan", "call", "nan", {}),
+    ("chatty", "call", "chatty", {}),
+    ("quiet", "call", "double", {}),
+    ("forbidden", "call", "uses_norm", {}),
+    ("scenario_uses_norm", "norm_in_scenario", "double", {}),
+    ("mutation", "keeps_input", "mutates", {}),
+    ("loop", "call", "loop", {"timeout": LOOP_TIMEOUT}),
+    ("after_loop", "call", "double", {}),
 ]
 
 SCENARIOS = '''
@@ -172,18 +160,11 @@ def double(x, scale):
 
 
 def _manifest_text():
-    parts = [MANIFEST]
-    for check_id, scenario, fn, extra in CHECKS:
-        parts.append(textwrap.dedent(f"""
-            [[assignment.check]]
-            id = "{check_id}"
-            title = "{check_id}: {scenario} with toy.{fn}"
-            kind = "agreement"
-            scenario = "{scenario}"
-            params = {{ fn = "{fn}" }}
-            points = 2
-            """) + (extra + "\n" if extra else ""))
-    return "".join(parts)
+    checks = [{"id": check_id, "title": f"{check_id}: {scenario} with toy.{fn}",
+               "scenario": scenario, "params": {"fn": fn}, "points": 2, **extra}
+              for check_id, scenario, fn, extra in CHECKS]
+    return toy_manifest(ASSIGNMENT, checks, title="A toy assignment for the worker tests",
+                        timeout=30, forbidden=["torch.linalg.norm"])
 
 
 def _write_tree(root, source):
