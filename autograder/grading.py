@@ -198,6 +198,7 @@ class Grader:
         self.sandbox = []           # the layers that confine the student's code
         self.sandbox_problems = []
         self.import_notes = []      # what the solution changed on import (and was put back)
+        self._left_running = {}     # check id -> processes the solution left behind
 
     def close(self):
         self.student.close()
@@ -293,6 +294,9 @@ class Grader:
             notes.append("When your module was imported, it changed global state that the "
                          "grader put back before this check: " + "; ".join(self.import_notes)
                          + ". Importing a module should not change torch's settings.")
+        if self._left_running.get(result.check):
+            notes.append(f"your code left {self._left_running[result.check]} process(es) "
+                         f"running after this check; the grader stopped them.")
         if notes:
             result.feedback = "\n\n".join(filter(None, [result.feedback or result.reason,
                                                          *[f"Note: {n}" for n in notes]]))
@@ -313,6 +317,8 @@ class Grader:
                                    timeout)
         self.reference.prefetch(check)
         outcome = self.clock.collect(ticket)
+        if outcome.header.get("left_processes"):
+            self._left_running[check.id] = outcome.header["left_processes"]
         failure = self._failure(check, outcome, timeout)
         expected = self.reference.output(check)
         broken = self._reference_problem(check, expected)

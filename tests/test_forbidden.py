@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from autograder.grading import grade
+from autograder.sandbox import detect
 
 pytestmark = pytest.mark.slow
 
@@ -70,3 +71,45 @@ print(wire.collect())
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['torchvision.transforms.v2.functional.rotate']"
+
+
+FORGERIES = {
+    # the template, then torch's optimizers under the names the assignment asks for
+    "reexport": "\nfrom torch.optim import SGD, Adam, AdamW\n",
+    # the template, then the reference's code, found by walking up from the working folder
+    "exec_reference": '''
+import os as _os
+_here = _os.getcwd()
+while _here != "/" and not _os.path.exists(_os.path.join(_here, "reference/03_adam/optimizers.py")):
+    _here = _os.path.dirname(_here)
+exec(open(_os.path.join(_here, "reference/03_adam/optimizers.py")).read())
+''',
+    # the same, knowing where the kit is
+    "read_reference": "\nexec(open({path!r}).read())\n",
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_forged_full_marks_score_zero(tmp_path, kit_root, forgery):
+    """Each of these scored 35/35 before the grader read files, watched what a module hands
+    over, and sandboxed the student's worker."""
+    tree = tmp_path / forgery
+    shutil.copytree(kit_root / "student_template" / "03_adam", tree / "03_adam")
+    path = tree / "03_adam" / "optimizers.py"
+    reference = kit_root / "reference" / "03_adam" / "optimizers.py"
+    path.write_text(path.read_text() + FORGERIES[forgery].format(path=str(reference)))
+    checks = ["sgd_momentum_f64", "adam_f64", "adamw_f64", "adam_resume"]
+    report = grade("03_adam", tree, checks=checks, cuda=False)
+    assert report.score == 0
+    for result in report.results:
+        if forgery == "reexport":
+            assert result.status == "forbidden", result.reason
+            assert "which this assignment asks you to write yourself" in result.reason
+        elif forgery == "read_reference" and not detect().hides_files:
+            # no sandbox here: the file is read, and the exec that runs it is what fails
+            assert result.status == "forbidden", result.reason
+            assert "reaches into the grader" in result.reason
+        else:
+            assert result.status == "load_error", result.reason
+            assert ("No such file" in result.reason or "PermissionError" in result.reason), \
+                result.reason
