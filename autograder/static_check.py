@@ -17,8 +17,12 @@ Two things are looked for:
 * **Reaching into the grader.** Constructs that let code read or rewrite the grader's
   own objects, or run code the grader cannot read: importing ``autograder``, frames and
   the garbage collector's object lists, ``sys.modules``, ``__wrapped__`` and closures,
-  ``exec``/``eval``/``compile``, loading modules from a path, a torch name computed at
-  run time. These affect every check of the assignment.
+  ``exec``/``eval``/``compile``, loading modules from a path. These affect every check of
+  the assignment.
+
+A name looked up at run time in a namespace that holds a forbidden one
+(``getattr(torch.optim, name)``), or a module imported by a computed name, counts as a
+forbidden name for the code it is in: the grader cannot tell which it is.
 
 Code under ``if __name__ == "__main__":`` never runs when grading and is not read.
 """
@@ -61,7 +65,6 @@ TAMPER_ATTRIBUTES = {
 }
 TAMPER_BUILTINS = {"exec": "runs code from a string", "eval": "evaluates code from a string",
                    "compile": "compiles code from a string", "breakpoint": "starts a debugger"}
-DYNAMIC_ROOTS = ("torch", "torchvision")
 _GRADER_STRING = re.compile(r"autograder(\.\w+)*")
 
 
@@ -411,7 +414,11 @@ class _FileScan:
                     and _GRADER_STRING.fullmatch(node.value):
                 self._tamper(node, "names the grader's own code", repr(node.value))
             if isinstance(node, ast.Call):
-                self._dynamic(node, deferred)
+                self._dynamic(node, deferred, owners)
+            if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant):
+                namespace = _namespace_dict(node.value, self.bound)
+                if namespace is not None:
+                    self._computed_lookup(namespace, node, deferred, owners)
             if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) \
                     and isinstance(getattr(node, "ctx", ast.Load()), ast.Load):
                 for path in self._resolve(node, deferred):
@@ -474,25 +481,32 @@ class _FileScan:
         if finding not in self.tamper:
             self.tamper.append(finding)
 
-    def _dynamic(self, call, deferred):
-        """A lookup whose name is only known at run time: on torch, or an import."""
+    def _dynamic(self, call, deferred, owners):
+        """A lookup whose name is only known at run time, in a namespace that holds a
+        forbidden name (``getattr(torch.optim, name)``, ``vars(torch)[name]``), or an import
+        of a computed module name: the grader cannot tell what it reaches, so it counts as
+        using a forbidden name, for the code it is in."""
         func = call.func
         name = func.id if isinstance(func, ast.Name) and func.id not in self.bound else None
         func_paths = self._resolve(func, deferred) if name is None else []
         if name == "getattr" and len(call.args) >= 2 and not isinstance(call.args[1], ast.Constant):
-            for path in self._resolve(call.args[0], deferred):
-                if path.split(".")[0] in DYNAMIC_ROOTS:
-                    self._tamper(call, "looks up a torch name computed at run time",
-                                 f"getattr({path}, ...)")
-        if name == "vars" and call.args:
-            for path in self._resolve(call.args[0], deferred):
-                if path.split(".")[0] in DYNAMIC_ROOTS:
-                    self._tamper(call, "reads a torch namespace as a dict", f"vars({path})")
+            self._computed_lookup(call.args[0], call, deferred, owners)
         first = call.args[0] if call.args else None
         dynamic_import = name == "__import__" or "importlib.import_module" in func_paths
-        if dynamic_import and not isinstance(first, ast.Constant):
-            self._tamper(call, "imports a module whose name is computed at run time",
-                         "__import__" if name else "importlib.import_module")
+        if dynamic_import and not isinstance(first, ast.Constant) and self.index.names:
+            self._add_all(owners, Finding(FORBIDDEN, "<a module named at run time>", self.display,
+                                          call.lineno, "imports"))
+
+    def _computed_lookup(self, namespace, node, deferred, owners):
+        for path in self._resolve(namespace, deferred):
+            if any(f.rsplit(".", 1)[0] == path for f in self.index.names):
+                self._add_all(owners, Finding(
+                    FORBIDDEN, f"{path}.<a name computed at run time>", self.display,
+                    node.lineno, "looks up"))
+
+    def _add_all(self, owners, finding):
+        for owner in owners:
+            self._add(owner, finding)
 
     def _name_paths(self, identifier, deferred):
         for scope in reversed(self._scopes):
@@ -644,6 +658,16 @@ def _target_names(targets):
             if isinstance(node, ast.Name):
                 names.append(node.id)
     return names
+
+
+def _namespace_dict(node, bound):
+    """``X`` for ``vars(X)`` or ``X.__dict__``, else None."""
+    if isinstance(node, ast.Attribute) and node.attr == "__dict__":
+        return node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" \
+            and node.func.id not in bound and node.args:
+        return node.args[0]
+    return None
 
 
 def _is_main_guard(node):

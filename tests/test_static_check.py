@@ -125,8 +125,6 @@ def test_allowed_parts_of_torch_are_not_findings(tmp_path):
     ("import gc\nX = gc.get_objects()\n", "live object"),
     ("import torch\ndef f():\n    return torch.optim.Adam.__init__.__wrapped__\n", "unwraps"),
     ("exec('x = 1')\n", "runs code from a string"),
-    ("import torch\nname = 'Ad' + 'am'\nX = getattr(torch.optim, name)\n", "computed at run time"),
-    ("def f(n):\n    return __import__(n)\n", "computed at run time"),
     ("import importlib.util\nS = importlib.util.spec_from_file_location('r', '/x.py')\n",
      "loads a module from a path"),
     ("X = 'autograder.tripwire'\n", "names the grader's own code"),
@@ -136,6 +134,21 @@ def test_reaching_into_the_grader_is_found(tmp_path, source, what):
     assert result.tamper, source
     assert all(f.kind == TAMPER for f in result.tamper)
     assert any(what in f.describe() for f in result.tamper), [f.describe() for f in result.tamper]
+
+
+def test_a_name_computed_at_run_time_counts_where_its_namespace_holds_a_forbidden_one(tmp_path):
+    result = scan(tmp_path, "import torch\ndef make(name):\n    return getattr(torch.optim, name)\n"
+                            "def kind(bits):\n    return getattr(torch, f'float{bits}')\n"
+                            "def load(n):\n    return __import__(n)\n"
+                            "def table(n):\n    return vars(torch.optim)[n]\n")
+    assert tainted(result) == {"make": ["torch.optim.<a name computed at run time>"],
+                               "kind": ["torch.<a name computed at run time>"],
+                               "load": ["<a module named at run time>"],
+                               "table": ["torch.optim.<a name computed at run time>"]}
+    assert result.tamper == []
+    plain = scan(tmp_path, "import torch\ndef kind(bits):\n"
+                           "    return getattr(torch, f'float{bits}')\n", forbidden=["torch.optim.SGD"])
+    assert tainted(plain) == {}  # nothing forbidden lives in torch's own namespace here
 
 
 def test_a_file_that_does_not_parse_is_left_to_the_import(tmp_path):
