@@ -78,15 +78,28 @@ def describe_forbidden(check, uses, tamper=()):
         lines += [f"  - {finding.describe()}" for finding in tamper[:10]]
         if uses:
             lines.append("")
-    if uses:
-        names = ", ".join(name for name, _ in uses)
+    hidden = [(name, how) for name, how in uses if name.endswith(("()", ">"))]
+    named = [(name, how) for name, how in uses if (name, how) not in hidden]
+    if named:
+        names = ", ".join(name for name, _ in named)
         if not tamper:
             reason = f"uses {names}, which this assignment asks you to write yourself"
         lines.append(f"Your code uses {names}. This assignment is about writing that piece "
                      f"yourself, so the check gets no points even if the numbers match:")
-        lines += [f"  - {name}: {how}" for name, how in uses]
+        lines += [f"  - {name}: {how}" for name, how in named]
         lines.append("Write that piece yourself (the assignment's README says how), and remove "
                      "the import or assignment that brings in torch's version.")
+    if hidden:
+        if named:
+            lines.append("")
+        elif not tamper:
+            reason = f"runs code the grader cannot read: {hidden[0][1]}"
+        lines.append("Your code runs code the grader cannot read, so it cannot tell whether "
+                     "that code uses what this assignment asks you to write; the check gets no "
+                     "points:")
+        lines += [f"  - {how}" for _, how in hidden]
+        lines.append("Call what you need by its name instead (no exec, eval, compile, or names "
+                     "computed at run time).")
     return reason, "\n".join(lines)
 
 

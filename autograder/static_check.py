@@ -17,12 +17,12 @@ Two things are looked for:
 * **Reaching into the grader.** Constructs that let code read or rewrite the grader's
   own objects, or run code the grader cannot read: importing ``autograder``, frames and
   the garbage collector's object lists, ``sys.modules``, ``__wrapped__`` and closures,
-  ``exec``/``eval``/``compile``, loading modules from a path. These affect every check of
-  the assignment.
+  loading modules from a path. These affect every check of the assignment.
 
 A name looked up at run time in a namespace that holds a forbidden one
-(``getattr(torch.optim, name)``), or a module imported by a computed name, counts as a
-forbidden name for the code it is in: the grader cannot tell which it is.
+(``getattr(torch.optim, name)``), a module imported by a computed name, and
+``exec``/``eval``/``compile`` count as forbidden names for the code they are in: the
+grader cannot tell what they reach.
 
 Code under ``if __name__ == "__main__":`` never runs when grading and is not read.
 """
@@ -63,8 +63,8 @@ TAMPER_ATTRIBUTES = {
     "cr_frame": "reads a coroutine's frame", "ag_frame": "reads a generator's frame",
     "__builtins__": "changes Python's builtins", "__subclasses__": "lists every subclass",
 }
-TAMPER_BUILTINS = {"exec": "runs code from a string", "eval": "evaluates code from a string",
-                   "compile": "compiles code from a string", "breakpoint": "starts a debugger"}
+# Builtins that run code the grader cannot read: they count as forbidden for their own code.
+HIDDEN_CODE = ("exec", "eval", "compile")
 _GRADER_STRING = re.compile(r"autograder(\.\w+)*")
 
 
@@ -407,9 +407,10 @@ class _FileScan:
                                              node.lineno, "uses the @ operator, that is"))
             if isinstance(node, ast.Attribute) and node.attr in TAMPER_ATTRIBUTES:
                 self._tamper(node, TAMPER_ATTRIBUTES[node.attr], f".{node.attr}")
-            if isinstance(node, ast.Name) and node.id in TAMPER_BUILTINS \
+            if isinstance(node, ast.Name) and node.id in HIDDEN_CODE \
                     and node.id not in self.bound and isinstance(node.ctx, ast.Load):
-                self._tamper(node, TAMPER_BUILTINS[node.id], f"{node.id}()")
+                self._add_all(owners, Finding(FORBIDDEN, f"{node.id}()", self.display,
+                                              node.lineno, "calls"))
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \
                     and _GRADER_STRING.fullmatch(node.value):
                 self._tamper(node, "names the grader's own code", repr(node.value))

@@ -124,7 +124,6 @@ def test_allowed_parts_of_torch_are_not_findings(tmp_path):
     ("import sys\ndef f():\n    return sys._getframe(1).f_back\n", "frames"),
     ("import gc\nX = gc.get_objects()\n", "live object"),
     ("import torch\ndef f():\n    return torch.optim.Adam.__init__.__wrapped__\n", "unwraps"),
-    ("exec('x = 1')\n", "runs code from a string"),
     ("import importlib.util\nS = importlib.util.spec_from_file_location('r', '/x.py')\n",
      "loads a module from a path"),
     ("X = 'autograder.tripwire'\n", "names the grader's own code"),
@@ -145,6 +144,9 @@ def test_a_name_computed_at_run_time_counts_where_its_namespace_holds_a_forbidde
                                "kind": ["torch.<a name computed at run time>"],
                                "load": ["<a module named at run time>"],
                                "table": ["torch.optim.<a name computed at run time>"]}
+    code = scan(tmp_path, "def f(s):\n    return eval(s)\nexec('x = 1')\n")
+    assert tainted(code) == {"f": ["eval()"]}
+    assert [f.describe() for f in code.module_wide] == ["m.py line 3 calls exec()"]
     assert result.tamper == []
     plain = scan(tmp_path, "import torch\ndef kind(bits):\n"
                            "    return getattr(torch, f'float{bits}')\n", forbidden=["torch.optim.SGD"])
