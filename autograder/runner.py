@@ -102,7 +102,7 @@ class WorkerRunner:
         env.update(AUTOGRADER_PARENT=str(os.getpid()), AUTOGRADER_LIFELINE=str(read_end))
         self._stderr = tempfile.TemporaryFile()
         try:
-            self._process = subprocess.Popen(
+            self._process = _spawn(
                 [*prefix, sys.executable, "-m", "autograder.worker"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=cwd,
                 pass_fds=(read_end,), start_new_session=True)
@@ -269,6 +269,47 @@ class WorkerRunner:
                 stream.close()
             except OSError:
                 pass
+
+
+def _spawn(command, **options):
+    """``subprocess.Popen`` from a thread that lives as long as this process.
+
+    Linux kills a worker when the *thread* that started it ends (``PR_SET_PDEATHSIG``
+    follows the thread), so a worker started from a short-lived thread of a pool would die
+    with that thread. The main thread lives as long as the process; any other thread hands
+    the start over to one long-lived spawner thread.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(command, **options)
+    reply = queue.Queue()
+    _spawner().put((command, options, reply))
+    kind, value = reply.get()
+    if kind == "error":
+        raise value
+    return value
+
+
+_SPAWN_REQUESTS = None
+_SPAWN_LOCK = threading.Lock()
+
+
+def _spawner():
+    global _SPAWN_REQUESTS
+    with _SPAWN_LOCK:
+        if _SPAWN_REQUESTS is None:
+            _SPAWN_REQUESTS = queue.Queue()
+            threading.Thread(target=_serve_spawns, args=(_SPAWN_REQUESTS,),
+                             name="autograder-spawner", daemon=True).start()
+    return _SPAWN_REQUESTS
+
+
+def _serve_spawns(requests):
+    while True:
+        command, options, reply = requests.get()
+        try:
+            reply.put(("process", subprocess.Popen(command, **options)))
+        except BaseException as error:  # handed back to the caller's thread
+            reply.put(("error", error))
 
 
 def _drain_frames(stream, frames):

@@ -93,3 +93,23 @@ def test_a_confined_process_keeps_threads_and_its_own_files(tmp_path, kit_root):
     assert (tmp_path / "mine.txt").read_text() == "ok"
     for name in ("fork", "socket", "read"):
         assert f"{name} refused" in done.stdout, done.stdout
+
+
+def test_a_worker_started_from_a_short_lived_thread_outlives_that_thread(kit_root):
+    """The kernel kills a worker when the thread that started it ends; workers started from
+    other threads are therefore started by one long-lived thread."""
+    import threading
+    import time
+
+    from autograder.runner import WorkerRunner
+    runner = WorkerRunner("reference")
+    thread = threading.Thread(target=runner._ensure_ready)  # starts it, waits until it is up
+    thread.start()
+    thread.join()
+    try:
+        time.sleep(0.5)
+        assert runner._process.poll() is None
+        outcome = runner.run({"op": "speed_drop", "handle": "nothing"}, 120)
+        assert outcome.ok, outcome.message
+    finally:
+        runner.close()
