@@ -336,7 +336,7 @@ def _classify(error, student_folder, sandboxed=False):
                 "which would stop the whole program: return a value or raise an exception",
                 "traceback": text}
     if isinstance(error, KeyboardInterrupt):
-        return {"status": "error", "message": "KeyboardInterrupt, raised by your code",
+        return {"status": "error", "message": "KeyboardInterrupt",
                 "traceback": text}
     return {"status": "error", "message": f"{type(error).__name__}: {error}", "traceback": text}
 
