@@ -30,11 +30,12 @@ _OUTCOME_STATUS = {"not_implemented": R.NOT_IMPLEMENTED, "load_error": R.LOAD_ER
                    "bad_output": R.FAILED, "grader_error": R.GRADER_ERROR}
 
 
-def make_runner(name, in_process=False, confinement=None):
-    """A worker-process runner, or in debug mode an in-process one (student errors propagate)."""
+def make_runner(name, in_process=False, confinement=None, zygote=None):
+    """A worker-process runner (forked by ``zygote`` when one is given), or in debug mode an
+    in-process one (student errors propagate)."""
     if in_process:
         return InProcessRunner(name, reraise=(name == "student"))
-    return WorkerRunner(name, confinement=confinement)
+    return WorkerRunner(name, confinement=confinement, zygote=zygote)
 
 
 def cuda_available():
@@ -174,7 +175,8 @@ class Grader:
     """Runs each check of one assignment on one solution and scores it."""
 
     def __init__(self, assignment, solution_root, reference, *, in_process=False,
-                 seed_offset=0, policy=SpeedPolicy(), cuda=None, sandbox=True, limits=None):
+                 seed_offset=0, policy=SpeedPolicy(), cuda=None, sandbox=True, limits=None,
+                 zygote=None):
         from autograder.sandbox import student_confinement
         self.assignment = assignment
         self.solution_root = Path(solution_root)
@@ -188,7 +190,7 @@ class Grader:
             self.confinement = student_confinement(KIT_ROOT, [assignment.scenarios_path],
                                                    self.solution_root, cuda=self.cuda,
                                                    limits=limits)
-        self.student = make_runner("student", in_process, self.confinement)
+        self.student = make_runner("student", in_process, self.confinement, zygote)
         self.student.start()  # first, so the worker imports torch while we do
         self.clock = StudentClock(self.student, assignment.time_budget)
         self._loaded = False

@@ -67,10 +67,11 @@ class WorkerDied(Exception):
 class WorkerRunner:
     """Runs requests in a separate worker process, with deadlines."""
 
-    def __init__(self, name, extra_env=None, confinement=None):
+    def __init__(self, name, extra_env=None, confinement=None, zygote=None):
         self.name = name
         self._extra_env = dict(extra_env or {})
         self.confinement = confinement
+        self.zygote = zygote  # forks warm workers (autograder.zygote); None: start afresh
         self._process = None
         self._loads = []
         self._pending = []
@@ -99,8 +100,15 @@ class WorkerRunner:
         # steal the cores the other side is being timed on.
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         read_end, self._lifeline = os.pipe()
-        env.update(AUTOGRADER_PARENT=str(os.getpid()), AUTOGRADER_LIFELINE=str(read_end))
         self._stderr = tempfile.TemporaryFile()
+        self._process = None
+        if self.zygote is not None and self.zygote.alive:
+            self._process = self._fork(env, cwd, read_end)
+        if self._process is not None:
+            os.close(read_end)
+            self._drain()
+            return
+        env.update(AUTOGRADER_PARENT=str(os.getpid()), AUTOGRADER_LIFELINE=str(read_end))
         try:
             self._process = _spawn(
                 [*prefix, sys.executable, "-m", "autograder.worker"], stdin=subprocess.PIPE,
@@ -108,6 +116,20 @@ class WorkerRunner:
                 pass_fds=(read_end,), start_new_session=True)
         finally:
             os.close(read_end)
+        self._drain()
+
+    def _fork(self, env, cwd, lifeline):
+        """A worker forked by the zygote, or None (the caller starts one afresh)."""
+        from autograder.zygote import ZygoteError
+        env = {k: v for k, v in env.items() if k != "AUTOGRADER_TMPFS"}
+        namespaces = self.confinement is not None and bool(self.confinement.support.namespaces)
+        try:
+            return self.zygote.spawn(env, cwd or os.getcwd(), self._stderr.fileno(), lifeline,
+                                     namespaces=namespaces)
+        except ZygoteError:
+            return None
+
+    def _drain(self):
         self.info = {}
         # A thread drains the worker's answers as they come, so a worker never blocks on
         # a full pipe while we are still sending it requests (which would deadlock both).

@@ -292,8 +292,13 @@ class Executor:
         return header, value
 
 
+PRELOADED = {}  # str(scenarios path) -> module, imported by a zygote before it forked us
+
+
 def _import_scenarios(assignment, path):
     """Import an assignment's scenarios; run its optional ``warm_up()`` (slow first-use imports)."""
+    if str(path) in PRELOADED:
+        return PRELOADED[str(path)]
     spec = importlib.util.spec_from_file_location(f"_scenarios_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -464,7 +469,7 @@ def _confine(policy):
     applied, problems = sandbox.confine(files, int(policy.get("landlock", 0)),
                                         bool(policy.get("seccomp")))
     SANDBOXED = True
-    return list(policy.get("layers_before", [])) + applied, problems
+    return STARTUP_LAYERS + applied, problems
 
 
 def _stop_child_processes():
@@ -503,22 +508,28 @@ def _watch_lifeline(fd):
     threading.Thread(target=wait, name="autograder-lifeline", daemon=True).start()
 
 
-def main():
+STARTUP_LAYERS = []  # the confinement this worker entered before importing anything
+
+
+def start_worker(parent=0, lifeline=None, namespaces=False, in_namespaces=False):
+    """Everything a worker does before it serves: die with the grader, enter its
+    namespaces (or note that ``unshare`` put it in them), mount its scratch folder, set its
+    limits (from the environment), then serve requests on fds 0 and 1 until told to exit."""
     from autograder import sandbox
-    # Die with the grader, whatever happens to it (Linux: the kernel sees to it).
-    parent = int(os.environ.pop("AUTOGRADER_PARENT", "0") or 0)
-    sandbox.die_with_parent(parent)
-    lifeline = os.environ.pop("AUTOGRADER_LIFELINE", "")
-    if lifeline:
-        _watch_lifeline(int(lifeline))
     global LIMITS
+    sandbox.die_with_parent(parent)
+    if lifeline is not None:
+        _watch_lifeline(lifeline)
     limits = LIMITS = sandbox.Limits.from_env(os.environ.pop("AUTOGRADER_LIMITS", ""))
-    if os.environ.pop("AUTOGRADER_TMPFS", "") and limits.scratch:
-        sandbox.mount_scratch(os.getcwd(), limits.scratch)
-    # Limits are set before torch is imported, soft = hard, so solution code cannot raise
-    # them. Past the file-size limit, a print without end fails with EFBIG (Python ignores
+    if namespaces:
+        in_namespaces = sandbox.enter_namespaces()
+    if in_namespaces and limits.scratch and sandbox.mount_scratch(os.getcwd(), limits.scratch):
+        STARTUP_LAYERS.append("namespaces (no network, tmpfs scratch)")
+    # Limits are set before any solution code runs, soft = hard, so it cannot raise them.
+    # Past the file-size limit, a print without end fails with EFBIG (Python ignores
     # SIGXFSZ) instead of filling the disk through the capture file.
-    sandbox.apply_limits(limits)
+    if sandbox.apply_limits(limits):
+        STARTUP_LAYERS.insert(0, "limits")
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     answers = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -527,6 +538,16 @@ def main():
     answers.flush()
     # Skip interpreter teardown: a solution's threads or atexit hooks must not hang us.
     os._exit(0)
+
+
+def main():
+    if sys.argv[1:] == ["--zygote"]:
+        from autograder.zygote import zygote_main
+        return zygote_main()
+    parent = int(os.environ.pop("AUTOGRADER_PARENT", "0") or 0)
+    lifeline = os.environ.pop("AUTOGRADER_LIFELINE", "")
+    in_namespaces = bool(os.environ.pop("AUTOGRADER_TMPFS", ""))  # started by unshare
+    start_worker(parent, int(lifeline) if lifeline else None, in_namespaces=in_namespaces)
 
 
 if __name__ == "__main__":
