@@ -22,19 +22,20 @@ pytestmark = [pytest.mark.slow,
 
 ASSIGNMENT = "97_forked"
 SCENARIOS = '''
+import math
+
 import torch
 
 
 def call(impl, *, seed, device, fn):
     x = torch.arange(4, dtype=torch.float32) + seed
-    return {"out": getattr(impl.toy, fn)(x), "dtype": str(torch.get_default_dtype())}
+    return {"out": getattr(impl.toy, fn)(x), "root": math.sqrt(4.0)}
 '''
 TREES = {
     "right": "def double(x):\n    return x * 2\ndef crash(x):\n    import ctypes\n    ctypes.string_at(0)\n",
-    # changes torch for good, in its own process only
-    "spoiler": "import torch, sys\ntorch.set_default_dtype(torch.float64)\ntorch.mul = None\n"
-               "sys.setrecursionlimit(50)\n"
-               "def double(x):\n    return x * 3\ndef crash(x):\n    return x\n",
+    # changes its worker for good (math is not among what is put back before each check)
+    "spoiler": "import math\nmath.sqrt = lambda value: -1.0\n"
+               "def double(x):\n    return x * 2\ndef crash(x):\n    return x\n",
 }
 
 
@@ -81,6 +82,7 @@ def test_what_one_solution_does_to_its_worker_never_reaches_the_next(kit):
     root, assignment, zygote = kit
     spoiled, _ = _grade(root, assignment, "spoiler", zygote)
     assert spoiled.results[0].status == R.FAILED
+    assert "['root']" in spoiled.results[0].reason
     after, _ = _grade(root, assignment, "right", zygote)
     assert after.results[0].status == R.PASSED, after.results[0].feedback
 
