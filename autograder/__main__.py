@@ -1,6 +1,7 @@
 """Command line: ``python -m autograder <command>``.
 
     grade ID [--solution TREE] [--results FILE]   grade one assignment, print the table
+    batch SUBMISSIONS --out DIR [--jobs N]        grade a class: gradebook, feedback, report
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
@@ -11,6 +12,7 @@ or one of the words ``reference`` and ``template``.
 """
 import argparse
 import sys
+from pathlib import Path
 
 from autograder.manifest import (KIT_ROOT, REFERENCE_ROOT, TEMPLATE_ROOT, ManifestError,
                                  load_manifest, resolve_solution)
@@ -64,6 +66,50 @@ def _grade(args):
     if args.results:
         R.write_results(report, args.results)
         print(f"\nResults written to {args.results}")
+    return 0
+
+
+def _batch(args):
+    from autograder.batch import Options, grade_class, write_all
+    from autograder.sandbox import detect
+    from autograder.signals import signal_name
+    submissions = Path(args.submissions)
+    if not submissions.is_dir():
+        print(f"error: submissions folder {args.submissions!r} is not a folder", file=sys.stderr)
+        return 2
+    warning = detect().warning()
+    if warning:
+        print(warning, file=sys.stderr)
+    options = Options(submissions=submissions, out=Path(args.out), jobs=args.jobs,
+                      assignments=args.assignments.split(",") if args.assignments else None,
+                      seed=args.seed, speed=not args.no_speed,
+                      cache=Path(args.cache) if args.cache else None,
+                      progress=not args.no_progress)
+    bar = None
+    if options.progress:
+        from tqdm import tqdm
+        bar = tqdm(total=0, unit="job", desc="grading", dynamic_ncols=True)
+
+    def progress(done, total, student, assignment):
+        if bar is not None:
+            bar.total = total
+            bar.set_postfix_str(f"{student} {assignment}", refresh=False)
+            bar.update(done - bar.n)
+
+    try:
+        batch = grade_class(options, on_progress=progress)
+    except KeyboardInterrupt as stop:
+        if bar is not None:
+            bar.close()
+        partial = getattr(stop, "batch", None)
+        done = partial.graded_now if partial else 0
+        print(f"\nInterrupted by {signal_name(stop)} after {done} job(s) graded in this run. "
+              f"Nothing graded is lost: run the same command again to finish.")
+        return 143 if signal_name(stop) == "SIGTERM" else 130
+    if bar is not None:
+        bar.close()
+    lines = write_all(batch, options.out)
+    print("\n".join(lines))
     return 0
 
 
@@ -167,6 +213,18 @@ def build_parser():
     grade.add_argument("-v", "--verbose", action="store_true",
                        help="print the full feedback of every check that did not pass")
     grade.set_defaults(run=_grade)
+    batch = commands.add_parser("batch", help="grade every submission of a class")
+    batch.add_argument("submissions", help="a folder with one folder or .zip per student")
+    batch.add_argument("--out", required=True, help="where the gradebook, feedback and report go")
+    batch.add_argument("--assignments", help="comma-separated assignment ids (default: all)")
+    batch.add_argument("--jobs", type=int, help="submissions graded at once (default: the "
+                                                "number of cores)")
+    batch.add_argument("--grade-seed", dest="seed", type=int, default=0,
+                       help="offset added to every check's seed, for the whole batch")
+    batch.add_argument("--no-speed", action="store_true", help="do not time the speed checks")
+    batch.add_argument("--cache", help="reference output cache (default: ~/.cache/...)")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.set_defaults(run=_batch)
     template = commands.add_parser("template", help="regenerate student_template/")
     template.add_argument("--check", action="store_true", help="only verify it is in sync")
     template.set_defaults(run=_template)

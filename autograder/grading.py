@@ -11,6 +11,7 @@ use and for code that reaches into the grader.
 """
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -60,39 +61,74 @@ def scenario_request(op, impl, check, seed_offset=0, handle=None):
 
 
 class ReferenceSide:
-    """The trusted side: reference outputs and mistake variants, computed once and cached."""
+    """The trusted side: reference outputs and mistake variants, computed once and cached.
 
-    def __init__(self, assignment, reference_root=REFERENCE_ROOT, runner=None, seed_offset=0):
+    With a ``cache`` (``autograder.reference_cache``) outputs come from disk when they are
+    there, and the reference worker only starts when something must be computed. Several
+    graders may share one reference side from different threads: ``lock`` keeps their
+    requests to its worker in order.
+    """
+
+    def __init__(self, assignment, reference_root=REFERENCE_ROOT, runner=None, seed_offset=0,
+                 cache=None):
         self.assignment = assignment
         self.root = Path(reference_root)
         self.seed_offset = seed_offset
+        self.cache = cache
+        self.lock = threading.RLock()
         self.runner = runner or WorkerRunner("reference")
-        self.runner.start()
+        if cache is None:
+            self.runner.start()  # at once: torch imports while the student's worker starts
         self._loaded = set()
         self._outputs = {}
 
     def prefetch(self, check, impl="reference"):
         """Ask for an output without waiting, so the reference works while the student does."""
         key = (impl, check.id)
-        if key not in self._outputs:
+        with self.lock:
+            if key in self._outputs:
+                return
+            stored = self.cache.get(self.assignment, impl, check, self.seed_offset) \
+                if self.cache is not None else None
+            if stored is not None:
+                self._outputs[key] = stored
+                return
             self._ensure_loaded(impl)
             request = scenario_request("run", impl, check, self.seed_offset)
             self._outputs[key] = self.runner.submit(request, self.assignment.timeout_for(check))
 
     def output(self, check, impl="reference"):
         """The reference's (or a variant's) outcome for ``check``; computed once, cached."""
-        self.prefetch(check, impl)
-        return self.runner.collect(self._outputs[(impl, check.id)])
+        key = (impl, check.id)
+        with self.lock:
+            self.prefetch(check, impl)
+            entry = self._outputs[key]
+            if isinstance(entry, Outcome):
+                return entry
+            outcome = self.runner.collect(entry)
+            self._outputs[key] = outcome
+            if self.cache is not None and not (impl == "reference" and outcome.forbidden_calls):
+                self.cache.put(self.assignment, impl, check, self.seed_offset, outcome)
+            return outcome
 
     def variant_outputs(self, check):
         """(mistake, outcome) for every declared mistake, on this check."""
         impls = [f"mistake:{m.id}" for m in self.assignment.mistakes]
-        for impl in impls:
-            self.prefetch(check, impl)
-        return [(m, self.output(check, impl)) for m, impl in zip(self.assignment.mistakes, impls)]
+        with self.lock:
+            for impl in impls:
+                self.prefetch(check, impl)
+            return [(m, self.output(check, impl))
+                    for m, impl in zip(self.assignment.mistakes, impls)]
+
+    def load_reference_now(self):
+        """Load the reference into the worker whatever the cache holds (speed needs it)."""
+        with self.lock:
+            self._ensure_loaded("reference")
 
     def load_reference(self):
-        self._ensure_loaded("reference")
+        if self.cache is None:
+            with self.lock:
+                self._ensure_loaded("reference")
 
     def close(self):
         self.runner.close()
@@ -388,10 +424,10 @@ class Grader:
                                        and verdict.median <= check.budget):
             label = "" if verdict.verdict == PASS else " (inconclusive after retries; median within budget)"
             return self._result(check, R.PASSED, points=check.points, reason=reason + label,
-                                feedback=text)
+                                feedback=text, ratio=verdict.median)
         if verdict.verdict == INCONCLUSIVE:
             reason += " (inconclusive after retries; median over budget)"
-        return self._result(check, R.FAILED, reason=reason, feedback=text)
+        return self._result(check, R.FAILED, reason=reason, feedback=text, ratio=verdict.median)
 
     def measure_speed(self, check):
         """Time the student against the reference on ``check``; a fresh ``SpeedVerdict``
@@ -405,6 +441,11 @@ class Grader:
         failure = self._failure(check, setup, timeout)
         if failure:
             return failure
+        with self.reference.lock:
+            return self._measure_with_reference(check, timeout)
+
+    def _measure_with_reference(self, check, timeout):
+        self.reference.load_reference_now()
         ref_setup = self.reference.runner.run(
             scenario_request("speed_setup", "reference", check, self.seed_offset, check.id),
             timeout)

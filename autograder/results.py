@@ -49,6 +49,7 @@ class CheckResult:
     stdout: str = ""
     seconds: float = 0.0
     diagnosis: list = field(default_factory=list)   # ids of known mistakes recognised
+    ratio: float = None   # a speed check: the median time ratio to the reference
 
     @property
     def counts(self):

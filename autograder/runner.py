@@ -35,6 +35,14 @@ from autograder.wire import WireError, _LENGTH, decode_data, decode_json, encode
 STARTUP_TIMEOUT = 180.0
 LOAD_TIMEOUT = 60.0
 
+# glibc returns large freed blocks to the system (and faults fresh pages in again on the
+# next allocation) or keeps them, depending on each process's allocation history: the same
+# vectorized distance code measured 2.5 ms in one worker and 18 ms in the other, either way
+# round. Fixed thresholds give every worker the same, reusing, allocator, so paired timings
+# compare code, not heap histories. (Ignored outside glibc; AUTOGRADER_MALLOC=system leaves
+# glibc's own thresholds, to measure the difference.)
+ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+
 
 @dataclass
 class Outcome:
@@ -95,6 +103,9 @@ class WorkerRunner:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [_kit_root(),
                                                               env.get("PYTHONPATH")]))
         env.update(self._extra_env)
+        if os.environ.get("AUTOGRADER_MALLOC", "") != "system":
+            for name, value in ALLOCATOR_ENV.items():
+                env.setdefault(name, value)
         # Idle OpenMP threads otherwise spin for a while after each parallel op: with the
         # student and the reference timed in turns, one side's spinning threads would
         # steal the cores the other side is being timed on.

@@ -44,7 +44,7 @@ class Zygote:
     """The grading side of a zygote: start it, spawn workers from it, learn how they end."""
 
     def __init__(self, preload=(), startup_timeout=300.0):
-        from autograder.runner import _kit_root, _spawn
+        from autograder.runner import ALLOCATOR_ENV, _kit_root, _spawn
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._socket = ours
         read_end, self._lifeline = os.pipe()
@@ -54,6 +54,9 @@ class Zygote:
                    AUTOGRADER_PRELOAD=json.dumps([str(p) for p in preload]))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_kit_root(), env.get("PYTHONPATH")]))
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if os.environ.get("AUTOGRADER_MALLOC", "") != "system":
+            for name, value in ALLOCATOR_ENV.items():  # read by glibc at start: children inherit
+                env.setdefault(name, value)
         import tempfile
         self._stderr = tempfile.TemporaryFile()
         try:
