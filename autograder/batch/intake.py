@@ -86,7 +86,7 @@ def collect(folder, manifest, staging):
                                        f"keep one")
             submission.gradable = False
         else:
-            _stage(submission, wanted, staging / _safe_name(student))
+            _stage(submission, wanted, staging / file_name(student))
         submissions.append(submission)
     return submissions, ignored
 
@@ -100,8 +100,13 @@ def _wanted_files(manifest):
     return wanted
 
 
-def _safe_name(student):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "_"
+def file_name(student):
+    """A student's name as a file name; names that had to change get a short hash, so two
+    students never share one."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in student).strip(".") or "_"
+    if safe == student:
+        return safe
+    return f"{safe}-{hashlib.sha256(student.encode()).hexdigest()[:6]}"
 
 
 def _stage(submission, wanted, target):

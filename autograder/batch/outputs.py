@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from autograder import results as R
+from autograder.batch.intake import file_name
 
 
 def student_report(batch, submission):
@@ -70,7 +71,7 @@ def write_outputs(batch, out):
     _write(out / "gradebook.csv", gradebook_csv(batch, reports, statuses))
     for submission in batch.submissions:
         report = reports[submission.student]
-        name = _file_name(submission.student)
+        name = file_name(submission.student)
         _write(out / "feedback" / f"{name}.md",
                feedback_markdown(batch, submission, report, statuses[submission.student]))
         R.write_results(report, out / "results" / f"{name}.json")
@@ -213,10 +214,6 @@ def _cell(text):
 
 def _num(value):
     return f"{value:g}"
-
-
-def _file_name(student):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "_"
 
 
 def _write(path, text):

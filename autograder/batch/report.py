@@ -69,6 +69,7 @@ def _overview(batch, reports, statuses):
 
 def _distributions(batch, reports):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     shown = [(a, *_scores(batch, reports, a)) for a in batch.assignments]
     shown = [item for item in shown if item[1]]
     if not shown:
@@ -83,6 +84,7 @@ def _distributions(batch, reports):
         axis.hist(scores, bins=min(10, max(1, int(maximum) or 1)), range=(0, maximum or 1),
                   color="#4c72b0", edgecolor="white")
         axis.set_title(assignment.id, fontsize=10)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("points", fontsize=8)
         axis.set_ylabel("students", fontsize=8)
     figure.tight_layout()
@@ -105,10 +107,10 @@ def _pass_rates(batch, reports):
             rows.append([labels[-1], len(results), f"{rate:.0%}"])
     if not labels:
         return "<h2>Pass rate of every check</h2><p>No check ran.</p>"
-    figure, axis = plt.subplots(figsize=(8, 0.22 * len(labels) + 1))
+    figure, axis = plt.subplots(figsize=(8, 0.2 * len(labels) + 0.8))
     axis.barh(range(len(labels)), rates, color="#55a868")
     axis.set_yticks(range(len(labels)), labels, fontsize=7)
-    axis.invert_yaxis()
+    axis.set_ylim(len(labels) - 0.5, -0.5)
     axis.set_xlim(0, 1)
     axis.set_xlabel("share of submissions that pass")
     figure.tight_layout()
@@ -126,7 +128,7 @@ def _mistakes(batch, reports, top=15):
     figure, axis = plt.subplots(figsize=(8, 0.35 * len(found) + 1))
     axis.barh(range(len(found)), [share for *_, share in found], color="#c44e52")
     axis.set_yticks(range(len(found)), [f"{a}: {t[:60]}" for a, t, *_ in found], fontsize=7)
-    axis.invert_yaxis()
+    axis.set_ylim(len(found) - 0.5, -0.5)
     axis.set_xlim(0, 1)
     axis.set_xlabel("share of the submissions of that assignment")
     figure.tight_layout()

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder import results as R
-from autograder.batch.intake import collect
+from autograder.batch.intake import collect, file_name
 
 CORRECTNESS, SPEED = "correctness", "speed"
 
@@ -94,14 +94,14 @@ def grade_class(options, manifest=None, on_progress=None):
                 if saved is not None:
                     batch.results.setdefault((submission.student, assignment.id), []).extend(saved)
                     batch.reused += 1
-                elif not submission.gradable or not submission.has(assignment):
-                    batch.results.setdefault((submission.student, assignment.id), []).extend(
-                        _not_graded(submission, assignment, checks, cuda))
                 elif phase == SPEED and not options.speed:
                     batch.results.setdefault((submission.student, assignment.id), []).extend(
                         _result(assignment, check, R.NOT_EVALUATED,
                                 "not measured in this batch (run without --no-speed to time it)")
                         for check in checks)
+                elif not submission.gradable or not submission.has(assignment):
+                    batch.results.setdefault((submission.student, assignment.id), []).extend(
+                        _not_graded(submission, assignment, checks, cuda))
                 else:
                     pending[phase].append((submission, assignment, checks, key))
     runner = _Runner(batch, cache, state, cuda, on_progress,
@@ -158,7 +158,7 @@ class _State:
         self.folder = Path(folder)
 
     def _path(self, student, assignment_id, phase):
-        return self.folder / _file_name(student) / f"{assignment_id}.{phase}.json"
+        return self.folder / file_name(student) / f"{assignment_id}.{phase}.json"
 
     def load(self, student, assignment_id, phase, key):
         try:
@@ -178,10 +178,6 @@ class _State:
         with os.fdopen(handle, "w") as out:
             out.write(text)
         os.replace(temporary, path)
-
-
-def _file_name(student):
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in student) or "_"
 
 
 class _Runner:
