@@ -2,6 +2,7 @@
 
     grade ID [--solution TREE] [--results FILE]   grade one assignment, print the table
     batch SUBMISSIONS --out DIR [--jobs N]        grade a class: gradebook, feedback, report
+    demo [--out DIR]                              build the example class and grade it
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
@@ -67,6 +68,37 @@ def _grade(args):
         R.write_results(report, args.results)
         print(f"\nResults written to {args.results}")
     return 0
+
+
+def _demo(args):
+    from autograder.batch.examples import build_class
+    out = Path(args.out)
+    students = build_class(out / "submissions", load_manifest())
+    print(f"The example class ({len(students)} students) is in {out / 'submissions'}:")
+    for name, about in students:
+        print(f"  {name}: {about}")
+    print()
+    args.submissions, args.out = str(out / "submissions"), str(out / "graded")
+    code = _batch(args)
+    if code == 0:
+        print(f"\nThe gradebook ({Path(args.out) / 'gradebook.csv'}), student and assignment totals:")
+        print(_gradebook_table(Path(args.out) / "gradebook.csv"))
+    return code
+
+
+def _gradebook_table(path):
+    import csv
+    rows = list(csv.reader(path.open()))
+    header = rows[0]
+    keep = [i for i, name in enumerate(header) if "::" not in name and name != "status"]
+    keep.append(header.index("status"))
+    table = [[row[i] for i in keep] for row in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(keep) - 1)]
+    lines = []
+    for row in table:
+        cells = [cell.rjust(w) if n else cell.ljust(w) for n, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells) + "  " + row[-1])
+    return "\n".join(lines)
 
 
 def _batch(args):
@@ -225,6 +257,12 @@ def build_parser():
     batch.add_argument("--cache", help="reference output cache (default: ~/.cache/...)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.set_defaults(run=_batch)
+    demo = commands.add_parser("demo", help="build the example class and grade it")
+    demo.add_argument("--out", default="demo-output", help="where the class and its grades go")
+    demo.add_argument("--jobs", type=int, help="submissions graded at once")
+    demo.add_argument("--no-speed", action="store_true", help="do not time the speed checks")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo, assignments=None, seed=0, cache=None)
     template = commands.add_parser("template", help="regenerate student_template/")
     template.add_argument("--check", action="store_true", help="only verify it is in sync")
     template.set_defaults(run=_template)
