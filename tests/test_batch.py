@@ -219,3 +219,31 @@ def test_the_report_loads_in_a_real_browser_with_its_plots_and_tables(graded):
                         "Submissions with problems"]
     assert tables >= 4 and mistakes >= 1
     assert (graded["root"] / "report.png").stat().st_size > 10_000
+
+
+def test_the_example_class_grades_as_its_description_says(tmp_path, manifest):
+    from autograder.batch.examples import build_class
+    students = dict(build_class(tmp_path / "submissions", manifest))
+    assert set(students) == {"ada", "bob", "chen", "dita", "emil", "fay", "gus", "hana"}
+    options = Options(submissions=tmp_path / "submissions", out=tmp_path / "out", jobs=2,
+                      speed=False, cache=tmp_path / "cache", progress=False, cuda=False)
+    batch = grade_class(options, manifest=manifest)
+    write_all(batch, options.out)
+    rows = {r["student"]: r for r in csv.DictReader((options.out / "gradebook.csv").open())}
+    maximum = rows.pop("(maximum)")
+    assert rows["ada"]["total"] == maximum["total"] and rows["ada"]["status"] == "graded"
+    expected_losses = {"bob": {"03_adam", "06_modules", "04_data"},
+                       "chen": {"01_tensors", "08_training"}, "dita": {"05_transforms"},
+                       "hana": {"03_adam"}}
+    for student, lost in expected_losses.items():
+        assignments = [a.id for a in manifest.assignments]
+        handed_in = [a for a in assignments if rows[student][a] != "0" or a in lost]
+        for assignment in handed_in:
+            full = rows[student][assignment] == maximum[assignment]
+            assert full == (assignment not in lost), (student, assignment, rows[student])
+        feedback = (options.out / "feedback" / f"{student}.md").read_text()
+        assert feedback.count("looks like:") >= len(lost), student
+    assert "03_adam: import crashed the worker" in rows["emil"]["status"]
+    assert "04_data: import timed out" in rows["fay"]["status"]
+    assert rows["gus"]["status"] == "empty submission"
+    assert rows["hana"]["06_modules"] == maximum["06_modules"]
