@@ -90,7 +90,8 @@ def _gradebook_table(path):
     import csv
     rows = list(csv.reader(path.open()))
     header = rows[0]
-    keep = [i for i, name in enumerate(header) if "::" not in name and name != "status"]
+    keep = [i for i, name in enumerate(header) if "::" not in name
+            and name not in ("status", "seed")]
     keep.append(header.index("status"))
     table = [[row[i] for i in keep] for row in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(keep) - 1)]

@@ -43,34 +43,36 @@ def generate(destination, students, seed=2026):
         files = {}
         for assignment in manifest.assignments:
             for name in assignment.files:
-                files[(assignment, name)] = (KIT_ROOT / "reference" / assignment.id
-                                             / name).read_text()
+                files[(assignment.id, name)] = (KIT_ROOT / "reference" / assignment.id
+                                                / name).read_text()
         if kind == "mistaken":
             for assignment in rng.sample(list(manifest.assignments), rng.choice([1, 2])):
                 mistake = rng.choice(assignment.mistakes)
-                key = (assignment, mistake.file)
+                key = (assignment.id, mistake.file)
                 files[key] = apply_patches(files[key], mistake)
         elif kind == "broken":
             assignment = rng.choice(list(manifest.assignments))
-            key = (assignment, assignment.files[0])
+            key = (assignment.id, assignment.files[0])
             files[key] = (rng.choice(["def broken(:\n", "import os\nos._exit(1)\n"])
                           + files[key])
-        for (assignment, name), text in files.items():
-            path = destination / f"student{number:03d}" / assignment.id / name
+        for (assignment_id, name), text in files.items():
+            path = destination / f"student{number:03d}" / assignment_id / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
     return kinds, len(manifest.assignments)
 
 
-def batch(submissions, out, jobs, speed, cache):
+def batch(submissions, out, jobs, speed, cache, zygote=True):
+    import os
     if out.exists():
         shutil.rmtree(out)
     command = [sys.executable, "-m", "autograder", "batch", str(submissions), "--out", str(out),
                "--jobs", str(jobs), "--cache", str(cache), "--no-progress"]
     if not speed:
         command.append("--no-speed")
+    env = dict(os.environ, AUTOGRADER_ZYGOTE="1" if zygote else "0")
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(done.stdout[-3000:] + done.stderr[-3000:])
@@ -159,6 +161,8 @@ def main():
     parser.add_argument("--configs", choices=["all", "correctness"], default="all")
     parser.add_argument("--nbgrader", type=int, default=10, help="notebooks (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/autograder-throughput"))
+    parser.add_argument("--without-zygote", action="store_true",
+                        help="also grade without the zygote (a fresh worker for every job)")
     args = parser.parse_args()
     submissions = args.out / "submissions"
     kinds, assignments = generate(submissions, args.students)
@@ -178,6 +182,13 @@ def main():
                 rows.append((label, seconds, seconds / units))
                 print(f"{label}: {seconds:.1f} s, {seconds / units:.3f} s per submission-assignment",
                       flush=True)
+    if args.without_zygote:  # what importing torch once per batch saves
+        cache = args.out / "cache-plain-2"
+        seconds, _ = batch(submissions, args.out / "graded", 2, False, cache, zygote=False)
+        label = "autograder batch, correctness only, --jobs 2, warm cache, a fresh worker per job"
+        rows.append((label, seconds, seconds / units))
+        print(f"{label}: {seconds:.1f} s, {seconds / units:.3f} s per submission-assignment",
+              flush=True)
     if args.nbgrader:
         seconds, points, tests = nbgrader(args.out / "nbgrader", args.nbgrader)
         print(f"nbgrader: {points:g} of {tests} test cells passed")

@@ -79,8 +79,8 @@ def write_outputs(batch, out):
 
 
 def gradebook_csv(batch, reports, statuses):
-    columns = ["student", "status", "total"]
-    maxima = ["(maximum)", "", None]
+    columns = ["student", "status", "seed", "total"]
+    maxima = ["(maximum)", "", str(batch.options.seed), None]
     for assignment in batch.assignments:
         columns.append(assignment.id)
         maxima.append(None)
@@ -90,7 +90,8 @@ def gradebook_csv(batch, reports, statuses):
     rows = []
     for submission in batch.submissions:
         report = reports[submission.student]
-        row = [submission.student, statuses[submission.student], _num(report.score)]
+        row = [submission.student, statuses[submission.student], str(batch.options.seed),
+               _num(report.score)]
         by_key = {(r.assignment, r.check): r for r in report.results}
         for assignment in batch.assignments:
             results = [r for r in report.results if r.assignment == assignment.id and r.counts]
@@ -116,7 +117,7 @@ def _maxima(batch, reports, template):
             if r.counts:
                 counted[(r.assignment, r.check)] = r.max_points
     values = list(template)
-    index = 3
+    index = 4
     total = 0.0
     for assignment in batch.assignments:
         assignment_total = sum(counted.get((assignment.id, c.id), 0) for c in assignment.checks)
@@ -127,7 +128,7 @@ def _maxima(batch, reports, template):
             points = counted.get((assignment.id, check.id))
             values[index] = "" if points is None else _num(points)
             index += 1
-    values[2] = _num(total)
+    values[3] = _num(total)
     return values
 
 
