@@ -72,7 +72,7 @@ class ReferenceSide:
     def __init__(self, assignment, reference_root=REFERENCE_ROOT, runner=None, seed_offset=0,
                  cache=None):
         self.assignment = assignment
-        self.root = Path(reference_root)
+        self.root = Path(reference_root).resolve()
         self.seed_offset = seed_offset
         self.cache = cache
         self.lock = threading.RLock()
@@ -216,7 +216,7 @@ class Grader:
                  zygote=None):
         from autograder.sandbox import student_confinement
         self.assignment = assignment
-        self.solution_root = Path(solution_root)
+        self.solution_root = Path(solution_root).resolve()  # the worker runs elsewhere
         self.reference = reference
         self.seed_offset = seed_offset
         self.policy = policy

@@ -157,10 +157,12 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path, manifest):
         folder.mkdir(parents=True)
         folder.joinpath("optimizers.py").write_text(_reference("03_adam", "optimizers.py"))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "autograder", "batch", str(submissions), "--out", str(out),
+    # relative paths, as an instructor types them
+    command = [sys.executable, "-m", "autograder", "batch", "submissions", "--out", "out",
                "--assignments", "03_adam", "--jobs", "1", "--no-speed", "--no-progress",
-               "--cache", str(tmp_path / "cache")]
-    process = subprocess.Popen(command, cwd=KIT_ROOT, stdout=subprocess.PIPE,
+               "--cache", "cache"]
+    environment = dict(os.environ, PYTHONPATH=str(KIT_ROOT))
+    process = subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     state = out / ".state"
@@ -172,7 +174,8 @@ def test_an_interrupted_batch_loses_nothing_and_resumes(tmp_path, manifest):
     assert "Nothing graded is lost" in output
     saved = len(list(state.rglob("*.json")))
     assert 2 <= saved < 6
-    done = subprocess.run(command, cwd=KIT_ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(command, cwd=tmp_path, env=environment, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"reused from an earlier run: {saved}" in done.stdout
     rows = list(csv.DictReader((out / "gradebook.csv").open()))

@@ -14,6 +14,7 @@ soon as it ends, keyed by a hash of the student's files, the kit's version, the 
 the phase: a batch that is interrupted (Ctrl-C, a killed process) loses only the jobs that
 were running, and a batch run again grades only what changed.
 """
+import dataclasses
 import hashlib
 import json
 import os
@@ -71,7 +72,11 @@ def grade_class(options, manifest=None, on_progress=None):
     manifest = manifest or load_manifest()
     chosen = options.assignments or [a.id for a in manifest.assignments]
     assignments = [manifest.assignment(a) for a in chosen]
-    out = Path(options.out)
+    # Workers run in folders of their own: every path they are given must be absolute.
+    options = dataclasses.replace(options, submissions=Path(options.submissions).resolve(),
+                                  out=Path(options.out).resolve(),
+                                  cache=Path(options.cache).resolve() if options.cache else None)
+    out = options.out
     out.mkdir(parents=True, exist_ok=True)
     submissions, ignored = collect(options.submissions, manifest, out / ".staging")
     cache = ReferenceCache(options.cache)
