@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import statistics
+import textwrap
 
 from autograder import results as R
 from autograder.batch.outputs import top_mistakes
@@ -125,9 +126,10 @@ def _mistakes(batch, reports, top=15):
         return "<h2>Most frequent mistakes</h2><p>No known mistake was recognised.</p>"
     rows = [[assignment_id, title, count, f"{share:.0%}"]
             for assignment_id, title, count, share in found]
-    figure, axis = plt.subplots(figsize=(8, 0.35 * len(found) + 1))
+    figure, axis = plt.subplots(figsize=(9, 0.35 * len(found) + 1))
     axis.barh(range(len(found)), [share for *_, share in found], color="#c44e52")
-    axis.set_yticks(range(len(found)), [f"{a}: {t[:60]}" for a, t, *_ in found], fontsize=7)
+    labels = [textwrap.shorten(f"{a}: {t}", 52, placeholder="...") for a, t, *_ in found]
+    axis.set_yticks(range(len(found)), labels, fontsize=7)
     axis.set_ylim(len(found) - 0.5, -0.5)
     axis.set_xlim(0, 1)
     axis.set_xlabel("share of the submissions of that assignment")
