@@ -3,6 +3,10 @@
     grade ID [--solution TREE] [--results FILE]   grade one assignment, print the table
     batch SUBMISSIONS --out DIR [--jobs N]        grade a class: gradebook, feedback, report
     demo [--out DIR]                              build the example class and grade it
+    snapshots [--check] [IDS]                     record the reference outputs an export grades with
+    export DEST [--assignments IDS]               write the repository students get
+    classroom ID [--results-folder DIR]           grade one assignment in a GitHub workflow step
+    summary RESULTS_FOLDER                        the points table for a job summary (Markdown)
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
@@ -146,6 +150,66 @@ def _batch(args):
     return 0
 
 
+def _snapshots(args):
+    from autograder import snapshots
+    manifest = load_manifest()
+    chosen = args.assignments.split(",") if args.assignments else None
+    stale = [s for s in snapshots.stale(manifest) if chosen is None or s.assignment in chosen]
+    if args.check:
+        for item in stale:
+            print(f"out of date: {item.assignment}: {item.reason}")
+        print("snapshots are in sync with the reference" if not stale else
+              "run `python -m autograder snapshots` to record them again")
+        return 1 if stale else 0
+    targets = [a for a in manifest.assignments
+               if (chosen is None and (args.all or a.id in {s.assignment for s in stale}))
+               or (chosen is not None and a.id in chosen)]
+    for assignment in targets:
+        snapshot = snapshots.build(assignment)
+        path = snapshots.snapshot_path(assignment)
+        snapshots.write(path, snapshot)
+        speed = ", ".join(f"{c}: {v['reference_over_baseline']:.2f}x {v['baseline']}"
+                          for c, v in snapshot["speed"].items())
+        print(f"wrote {path.relative_to(KIT_ROOT)} ({path.stat().st_size / 1e6:.2f} MB)"
+              + (f"; the reference takes {speed}" if speed else ""))
+    if not targets:
+        print("snapshots are in sync with the reference (--all records them all again)")
+    return 0
+
+
+def _export(args):
+    from autograder.platforms.export import export
+    try:
+        exported = export(args.destination, args.assignments.split(",") if args.assignments
+                          else None, force=args.force)
+    except FileExistsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(exported.files)} files ({exported.size / 1e6:.1f} MB) to "
+          f"{exported.destination}")
+    return 0
+
+
+def _classroom(args):
+    from autograder import results as R
+    from autograder.grading import grade
+    from autograder.platforms import github
+    solution = resolve_solution(args.solution)
+    report = R.Report(solution=str(solution))
+    grade(args.assignment, solution, report=report)
+    print(report.format_table())
+    folder = Path(args.results_folder)
+    R.write_results(report, folder / f"{args.assignment}.json")
+    github.set_output("result", github.encode(github.classroom_payload(report)))
+    return 0
+
+
+def _summary(args):
+    from autograder.platforms import github
+    print(github.summary_markdown(args.results_folder), end="")
+    return 0
+
+
 def _progress(number, total, check):
     print(f"[{number}/{total}] {check.id}", file=sys.stderr, flush=True)
 
@@ -258,6 +322,27 @@ def build_parser():
     batch.add_argument("--cache", help="reference output cache (default: ~/.cache/...)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.set_defaults(run=_batch)
+    snapshots = commands.add_parser("snapshots", help="record the reference outputs that an "
+                                                      "exported student repository grades with")
+    snapshots.add_argument("assignments", nargs="?", help="comma-separated ids (default: the "
+                                                          "out-of-date ones)")
+    snapshots.add_argument("--all", action="store_true", help="record every assignment again")
+    snapshots.add_argument("--check", action="store_true", help="only say which are out of date")
+    snapshots.set_defaults(run=_snapshots)
+    exporting = commands.add_parser("export", help="write the repository students get")
+    exporting.add_argument("destination")
+    exporting.add_argument("--assignments", help="comma-separated ids (default: all)")
+    exporting.add_argument("--force", action="store_true", help="replace a non-empty folder")
+    exporting.set_defaults(run=_export)
+    classroom = commands.add_parser("classroom", help="grade one assignment in a workflow step")
+    classroom.add_argument("assignment")
+    classroom.add_argument("--solution", default="template",
+                           help="solution tree (default: this repository's files)")
+    classroom.add_argument("--results-folder", default="results")
+    classroom.set_defaults(run=_classroom)
+    summary = commands.add_parser("summary", help="the points table of a results folder")
+    summary.add_argument("results_folder")
+    summary.set_defaults(run=_summary)
     demo = commands.add_parser("demo", help="build the example class and grade it")
     demo.add_argument("--out", default="demo-output", help="where the class and its grades go")
     demo.add_argument("--jobs", type=int, help="submissions graded at once")

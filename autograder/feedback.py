@@ -104,8 +104,16 @@ def describe_forbidden(check, uses, tamper=()):
 
 
 def describe_speed(check, verdict, device):
-    reason = f"{verdict.median:.2f}x the reference time (budget {verdict.budget:g}x)"
+    timing = getattr(verdict, "timing", None)
+    if timing is not None:
+        verdict.against = timing.against
+    reason = f"{verdict.median:.2f}x {verdict.against_time} (budget {verdict.budget:.3g}x)"
     lines = [f"Timed: {check.title}, on {device}.", "", verdict.describe()]
+    if timing is not None and timing.against != "the reference":
+        lines += ["", f"Measured against {timing.against}, a torch built-in doing the same "
+                      f"work: the reference solution takes {timing.factor:.2f}x its time (recorded "
+                      f"when this repository was made), so the budget of {check.budget:g}x the "
+                      f"reference is {verdict.budget:.3g}x {timing.against}."]
     if verdict.verdict == "fail" and check.hint:
         lines += ["", check.hint.strip()]
     return reason, "\n".join(lines)

@@ -121,6 +121,35 @@ class ReferenceSide:
             return [(m, self.output(check, impl))
                     for m, impl in zip(self.assignment.mistakes, impls)]
 
+    recorded = False
+
+    def covers(self, check):
+        """'' when this side can grade ``check`` (the reference can grade them all)."""
+        return ""
+
+    def diagnose(self, check, expected, got, tolerance):
+        """The known mistakes whose output on ``check`` ``got`` matches (a mistake that does
+        not change this check's output is never named)."""
+        found = []
+        for mistake, variant in self.variant_outputs(check):
+            variant_data, _ = split_notes(variant.data)
+            if not variant.ok or compare_values(expected, variant_data, *tolerance).ok:
+                continue
+            if compare_values(variant_data, got, *tolerance).ok:
+                found.append(mistake)
+        return found
+
+    def errors_like(self, check, message, same_error):
+        """The known mistakes that raise the same exception on ``check``."""
+        return [mistake for mistake, variant in self.variant_outputs(check)
+                if variant.status == "error" and same_error(variant.message, message)]
+
+    def timing(self, check):
+        """What ``check`` is timed against: the reference itself, loaded in its worker."""
+        from autograder.recorded import Timing
+        self.load_reference_now()
+        return Timing(self.runner, "reference", check.scenario, check.budget, "the reference")
+
     def load_reference_now(self):
         """Load the reference into the worker whatever the cache holds (speed needs it)."""
         with self.lock:
@@ -147,6 +176,23 @@ class ReferenceSide:
             patched = {mistake.file: apply_patches(source, mistake)}
         self.runner.submit_load(load_request(impl, self.assignment, self.root, patched))
         self._loaded.add(impl)
+
+
+def reference_side_for(assignment, reference_root=REFERENCE_ROOT, *, seed_offset=0,
+                       in_process=False, runner=None, cache=None):
+    """The reference solution's side where it is present (the kit), else the recorded one
+    (a student's repository: ``autograder.recorded``)."""
+    if (Path(reference_root) / assignment.id).is_dir():
+        return ReferenceSide(assignment, reference_root,
+                             runner or make_runner("reference", in_process), seed_offset, cache)
+    from autograder.manifest import ManifestError
+    from autograder.recorded import RecordedReference
+    recorded = RecordedReference.of(assignment, seed_offset,
+                                    runner or make_runner("baseline", in_process))
+    if recorded is None:
+        raise ManifestError(f"{assignment.id}: there is no reference solution here and no "
+                            f"recorded outputs ({assignment.folder.name}/snapshots.pt.gz)")
+    return recorded
 
 
 class StudentClock:
@@ -346,6 +392,11 @@ class Grader:
             return self._result(check, R.NOT_EVALUATED, reason="not evaluated (no CUDA device)")
         if self._load_failure is not None:
             return self._load_failed(check)
+        why = self.reference.covers(check)
+        if why:
+            return self._result(check, R.INSTRUCTOR, reason=f"graded by your instructor ({why})",
+                                feedback=f"This check is graded by your instructor, not here: "
+                                         f"{why}. It does not count towards the total shown.")
         if check.kind == "speed":
             return self._grade_speed(check)
         return self._grade_agreement(check)
@@ -392,19 +443,11 @@ class Grader:
                             diagnosis=[m.id for m in mistakes], seconds=outcome.seconds)
 
     def _diagnose(self, check, expected, got, tolerance):
-        found = []
-        for mistake, variant in self.reference.variant_outputs(check):
-            variant_data, _ = split_notes(variant.data)
-            if not variant.ok or compare_values(expected, variant_data, *tolerance).ok:
-                continue  # this mistake does not show on this check
-            if compare_values(variant_data, got, *tolerance).ok:
-                found.append(mistake)
-        return found
+        return self.reference.diagnose(check, expected, got, tolerance)
 
     def _name_error(self, check, outcome, failure):
         """Some mistakes show as an exception: name them when a variant raises the same one."""
-        found = [mistake for mistake, variant in self.reference.variant_outputs(check)
-                 if variant.status == "error" and _same_error(variant.message, outcome.message)]
+        found = self.reference.errors_like(check, outcome.message, _same_error)
         if found:
             failure.reason = f"looks like: {found[0].title} ({failure.reason})"
             failure.feedback = f"{failure.feedback}\n\n{describe_diagnosis(found)}"
@@ -422,7 +465,7 @@ class Grader:
             return verdict  # a CheckResult: the code failed before it could be timed
         reason, text = describe_speed(check, verdict, check.device)
         if verdict.verdict == PASS or (verdict.verdict == INCONCLUSIVE
-                                       and verdict.median <= check.budget):
+                                       and verdict.median <= verdict.budget):
             label = "" if verdict.verdict == PASS else " (inconclusive after retries; median within budget)"
             return self._result(check, R.PASSED, points=check.points, reason=reason + label,
                                 feedback=text, ratio=verdict.median)
@@ -443,30 +486,30 @@ class Grader:
         if failure:
             return failure
         with self.reference.lock:
-            return self._measure_with_reference(check, timeout)
+            return self._measure_against(check, self.reference.timing(check), timeout)
 
-    def _measure_with_reference(self, check, timeout):
-        self.reference.load_reference_now()
-        ref_setup = self.reference.runner.run(
-            scenario_request("speed_setup", "reference", check, self.seed_offset, check.id),
-            timeout)
+    def _measure_against(self, check, timing, timeout):
+        request = scenario_request("speed_setup", timing.impl, check, self.seed_offset, check.id)
+        request["scenario"] = timing.scenario
+        ref_setup = timing.runner.run(request, timeout)
         broken = self._reference_problem(check, ref_setup)
         if broken:
             return broken
         try:
-            return measure_speed(self._block_timer(self.student, check, timeout),
-                                 self._block_timer(self.reference.runner, check, timeout),
-                                 check.budget, self.policy)
+            verdict = measure_speed(self._block_timer(self.student, check, timeout),
+                                    self._block_timer(timing.runner, check, timeout, timing.impl),
+                                    timing.budget, self.policy)
+            verdict.timing = timing
+            return verdict
         except TimedCallFailed as failed:
             if failed.outcome.status == "grader_error":
                 return self._reference_problem(check, failed.outcome)
             return self._failure(check, failed.outcome, timeout)
         finally:  # free the timed inputs (hundreds of tensors) on both sides
-            for runner in (self.student, self.reference.runner):
+            for runner in (self.student, timing.runner):
                 runner.discard(check.id)
 
-    def _block_timer(self, runner, check, timeout):
-        impl = "student" if runner is self.student else "reference"
+    def _block_timer(self, runner, check, timeout, impl="student"):
         channel = self.clock if runner is self.student else runner
 
         def time_block(iterations):
@@ -474,7 +517,7 @@ class Grader:
                        "iterations": iterations}
             outcome = channel.run(request, timeout)
             if not outcome.ok:
-                if impl == "reference":
+                if impl != "student":
                     outcome.status = "grader_error"
                 raise TimedCallFailed(outcome)
             return outcome.seconds
@@ -552,8 +595,8 @@ def grade(assignment_id, solution_root, *, manifest=None, reference_root=REFEREN
     assignment = manifest.assignment(assignment_id)
     selected = [assignment.check(c) for c in checks] if checks else list(assignment.checks)
     report = report if report is not None else R.Report(solution=str(solution_root))
-    reference = ReferenceSide(assignment, reference_root,
-                              make_runner("reference", in_process), seed_offset)
+    reference = reference_side_for(assignment, reference_root, seed_offset=seed_offset,
+                                   in_process=in_process)
     grader = None
     try:
         grader = Grader(assignment, solution_root, reference, in_process=in_process,

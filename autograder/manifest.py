@@ -14,9 +14,15 @@ from autograder.tolerance import TOLERANCE_CLASSES
 
 FORMAT_VERSION = 1
 KIT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MANIFEST = KIT_ROOT / "assignments" / "manifest.toml"
+# The kit keeps its assignments under assignments/; a student's repository made by
+# `python -m autograder export` has the manifest at its root, beside one folder per
+# assignment, and no reference/ or student_template/ (the student's files are the tree).
+DEFAULT_MANIFEST = (KIT_ROOT / "assignments" / "manifest.toml"
+                    if (KIT_ROOT / "assignments" / "manifest.toml").is_file()
+                    else KIT_ROOT / "manifest.toml")
 REFERENCE_ROOT = KIT_ROOT / "reference"
-TEMPLATE_ROOT = KIT_ROOT / "student_template"
+TEMPLATE_ROOT = KIT_ROOT / "student_template" if (KIT_ROOT / "student_template").is_dir() \
+    else KIT_ROOT
 
 SEED_CONCEPTS = (
     "PyTorch", "Tensor", "Tensor Operations", "Autograd", "CUDA Tensors",
@@ -74,6 +80,8 @@ class Check:
     requires: str = None      # speed only: a check that must pass for points to count
     hint: str = None          # shown when the check fails: what usually causes it
     allowed: tuple = ()       # forbidden names this check permits (its task needs them)
+    baseline: str = None      # speed only: a scenario doing the same work with torch built-ins
+    baseline_title: str = None  # what that baseline is, as the student reads it
 
 
 @dataclass(frozen=True)
@@ -233,7 +241,7 @@ def _check(entry, where, scenario_names):
                        ("trajectory", bool), ("device", str), ("seed", int),
                        ("timeout", (int, float)), ("budget", (int, float)),
                        ("rtol", float), ("atol", float), ("max_mismatch", float), ("requires", str), ("hint", str),
-                       ("allowed", list)):
+                       ("allowed", list), ("baseline", str), ("baseline_title", str)):
         _field(entry, name, kind, where, None)
     values = {name: entry[name] for name in Check.__dataclass_fields__ if name in entry}
     check = Check(**{**values, "params": dict(values.get("params", {})),
@@ -252,9 +260,13 @@ def _check(entry, where, scenario_names):
     if check.kind == "speed":
         _require(isinstance(check.budget, (int, float)) and check.budget >= 1, where,
                  "a speed check needs budget >= 1 (the allowed time ratio to the reference)")
+        _require((check.baseline is None) == (check.baseline_title is None), where,
+                 "baseline and baseline_title go together")
+        _require(check.baseline is None or check.baseline in scenario_names, where,
+                 f"baseline {check.baseline!r} is not a function in scenarios.py")
     else:
-        _require(check.budget is None and check.requires is None, where,
-                 "budget and requires are for speed checks only")
+        _require(check.budget is None and check.requires is None and check.baseline is None,
+                 where, "budget, requires and baseline are for speed checks only")
     return check
 
 

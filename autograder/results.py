@@ -25,13 +25,14 @@ TIMEOUT = "timeout"
 FORBIDDEN = "forbidden"
 LOAD_ERROR = "load_error"
 NOT_EVALUATED = "not_evaluated"
+INSTRUCTOR = "instructor"   # graded by the instructor's run, not here (no reference here)
 GRADER_ERROR = "grader_error"
 
 STUDENT_FAULTS = (FAILED, ERROR, NOT_IMPLEMENTED, TIMEOUT, FORBIDDEN, LOAD_ERROR)
 
 _LABELS = {PASSED: "PASS", FAILED: "FAIL", ERROR: "ERROR", NOT_IMPLEMENTED: "TODO",
            TIMEOUT: "TIMEOUT", FORBIDDEN: "FORBIDDEN", LOAD_ERROR: "NO IMPORT",
-           NOT_EVALUATED: "N/A", GRADER_ERROR: "KIT ERROR"}
+           NOT_EVALUATED: "N/A", INSTRUCTOR: "LATER", GRADER_ERROR: "KIT ERROR"}
 
 
 @dataclass
@@ -53,7 +54,7 @@ class CheckResult:
 
     @property
     def counts(self):
-        return self.status != NOT_EVALUATED
+        return self.status not in (NOT_EVALUATED, INSTRUCTOR)
 
     @property
     def label(self):
@@ -106,11 +107,16 @@ class Report:
         percent = 100.0 * self.score / self.max_score if self.max_score else 0.0
         lines.append(f"{'TOTAL':<{name_width}}  {_num(self.score) + '/' + _num(self.max_score):>11}"
                      f"  {percent:.0f}%")
-        skipped = self.not_evaluated
+        skipped = [r for r in self.results if r.status == NOT_EVALUATED]
         if skipped:
             total = sum(r.max_points for r in skipped)
             lines.append(f"Not evaluated here ({len(skipped)} check(s), {_num(total)} points, "
                          f"not counted): " + "; ".join(f"{r.check}: {r.reason}" for r in skipped))
+        later = [r for r in self.results if r.status == INSTRUCTOR]
+        if later:
+            total = sum(r.max_points for r in later)
+            lines.append(f"Graded by your instructor ({len(later)} check(s), {_num(total)} "
+                         f"points, not counted here): " + ", ".join(r.check for r in later))
         grader = [r for r in self.results if r.status == GRADER_ERROR]
         if grader:
             lines.append(f"The grader itself failed on {len(grader)} check(s): this is not your "
@@ -125,7 +131,7 @@ class Report:
                 "name": f"{r.assignment}::{r.check} — {r.title}",
                 "score": r.points if r.counts else 0,
                 "max_score": r.max_points if r.counts else 0,
-                "status": "passed" if r.status in (PASSED, NOT_EVALUATED) else "failed",
+                "status": "passed" if r.status in (PASSED, NOT_EVALUATED, INSTRUCTOR) else "failed",
                 "output": (f"[{r.label}] {r.reason}\n\n{r.full_text()}").strip(),
                 "tags": [r.assignment, r.status],
                 "visibility": "visible",

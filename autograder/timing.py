@@ -48,15 +48,22 @@ class SpeedVerdict:
     reference_seconds: float = 0.0   # per call
     student_seconds: float = 0.0     # per call
     note: str = ""
+    against: str = "the reference"   # what the student's code was timed against
+
+    @property
+    def against_time(self):
+        return "the reference time" if self.against == "the reference" else \
+            f"the time of {self.against}"
 
     def describe(self):
+        label = "reference" if self.against == "the reference" else self.against
         if len(self.ratios) == 1:
-            return (f"{self.median:.1f}x the reference time on single calls after warm-up "
-                    f"(budget {self.budget:g}x; reference {_format_seconds(self.reference_seconds)}"
+            return (f"{self.median:.1f}x {self.against_time} on single calls after warm-up "
+                    f"(budget {self.budget:.3g}x; {label} {_format_seconds(self.reference_seconds)}"
                     f" per call, yours {_format_seconds(self.student_seconds)}). {self.note}")
-        text = (f"{self.median:.2f}x the reference time (95% interval {self.low:.2f}x to "
-                f"{self.high:.2f}x; budget {self.budget:g}x; {len(self.ratios)} paired blocks "
-                f"of {self.iterations} call(s); reference {_format_seconds(self.reference_seconds)}"
+        text = (f"{self.median:.2f}x {self.against_time} (95% interval {self.low:.2f}x to "
+                f"{self.high:.2f}x; budget {self.budget:.3g}x; {len(self.ratios)} paired blocks "
+                f"of {self.iterations} call(s); {label} {_format_seconds(self.reference_seconds)}"
                 f" per call, yours {_format_seconds(self.student_seconds)})")
         return f"{text}. {self.note}" if self.note else text
 

@@ -264,7 +264,8 @@ class Executor:
             self._baseline.restore()
         tripwire.reinstall()
         WATCHER.start(tripwire)
-        tripwire.watch([impl.folder])
+        scenarios = self._scenarios[assignment]
+        tripwire.watch([impl.folder], [getattr(scenarios, "__file__", "")])
         started = time.perf_counter()
         with self._capture as output:
             try:
@@ -272,7 +273,8 @@ class Executor:
             except BaseException as error:  # the student's code may raise anything
                 if isinstance(error, KeyboardInterrupt) and self._capture.reraise:
                     raise
-                header.update(_classify(error, impl.folder, SANDBOXED))
+                header.update(_classify(error, impl.folder, SANDBOXED,
+                                        getattr(scenarios, "__file__", "")))
                 if self._capture.reraise:
                     raise
             finally:
@@ -315,8 +317,8 @@ SANDBOX_HINT = ("the grader runs your code in a sandbox: it may not start proces
                 "and your solution")
 
 
-def _classify(error, student_folder, sandboxed=False):
-    text = format_student_traceback(error, [student_folder])
+def _classify(error, student_folder, sandboxed=False, scenarios_file=""):
+    text = format_student_traceback(error, [student_folder], [scenarios_file])
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError)
                                           and "can't allocate memory" in str(error)):
         limit = getattr(LIMITS, "address_space", None)
@@ -346,15 +348,18 @@ def _classify(error, student_folder, sandboxed=False):
     return {"status": "error", "message": f"{type(error).__name__}: {error}", "traceback": text}
 
 
-def format_student_traceback(error, student_folders):
-    """Format ``error``'s traceback keeping only frames in the student's files.
+def format_student_traceback(error, student_folders, trusted_files=()):
+    """Format ``error``'s traceback keeping only frames in the student's files (not the
+    ``trusted_files`` that may sit beside them, such as the scenarios).
 
     When no frame is the student's (a wrong signature fails at the call), the
     innermost frame is kept so the message still says where it happened.
     """
     prefixes = tuple(str(Path(f).resolve()) for f in student_folders)
+    trusted = {str(Path(f).resolve()) for f in trusted_files if f}
     frames = traceback.extract_tb(error.__traceback__)
-    mine = [f for f in frames if str(Path(f.filename).resolve()).startswith(prefixes)]
+    mine = [f for f in frames if str(Path(f.filename).resolve()).startswith(prefixes)
+            and str(Path(f.filename).resolve()) not in trusted]
     shown = mine or frames[-1:]
     lines = [f'  File "{_display_path(f.filename)}", line {f.lineno}, in {f.name}\n'
              + (f"    {f.line}\n" if f.line else "") for f in shown]

@@ -220,10 +220,19 @@ def distance_cases(impl, *, seed, device, dtype="float32"):
     return out
 
 
+def _distance_points(seed, device, n, m, d):
+    g = _generator(seed)
+    return _randn(g, (n, d), torch.float32, device), _randn(g, (m, d), torch.float32, device)
+
+
 def distance_speed(impl, *, seed, device, n=400, m=300, d=32):
     """A timed callable: all distances between 400 and 300 points in 32-D."""
-    g = _generator(seed)
-    x = _randn(g, (n, d), torch.float32, device)
-    y = _randn(g, (m, d), torch.float32, device)
+    x, y = _distance_points(seed, device, n, m, d)
     fn = impl.tensors.pairwise_distances
     return lambda: fn(x, y)
+
+
+def distance_speed_cdist(impl, *, seed, device, n=400, m=300, d=32):
+    """The speed baseline where there is no reference: torch.cdist on the same points."""
+    x, y = _distance_points(seed, device, n, m, d)
+    return lambda: torch.cdist(x, y)

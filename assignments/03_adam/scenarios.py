@@ -233,8 +233,7 @@ def _plain(value):
     return value
 
 
-def step_speed(impl, *, seed, device, optimizer, n_tensors=200, dtype="float32"):
-    """A timed callable: one ``step()`` over ``n_tensors`` parameters of mixed sizes."""
+def _step_inputs(seed, device, optimizer, n_tensors, dtype):
     g = _generator(seed)
     params = []
     for i in range(n_tensors):
@@ -244,5 +243,19 @@ def step_speed(impl, *, seed, device, optimizer, n_tensors=200, dtype="float32")
         params.append(p)
     kwargs = {"SGD": dict(lr=0.01, momentum=0.9, weight_decay=1e-4),
               "Adam": dict(lr=1e-3, weight_decay=1e-4), "AdamW": dict(lr=1e-3)}[optimizer]
+    return params, kwargs
+
+
+def step_speed(impl, *, seed, device, optimizer, n_tensors=200, dtype="float32"):
+    """A timed callable: one ``step()`` over ``n_tensors`` parameters of mixed sizes."""
+    params, kwargs = _step_inputs(seed, device, optimizer, n_tensors, dtype)
     opt = getattr(impl.optimizers, optimizer)(params, **kwargs)
+    return opt.step
+
+
+def step_speed_torch(impl, *, seed, device, optimizer, n_tensors=200, dtype="float32"):
+    """The speed baseline where there is no reference: torch's own optimizer, multi-tensor
+    (``foreach=True``), on the same parameters."""
+    params, kwargs = _step_inputs(seed, device, optimizer, n_tensors, dtype)
+    opt = getattr(torch.optim, optimizer)(params, foreach=True, **kwargs)
     return opt.step

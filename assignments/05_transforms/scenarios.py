@@ -275,10 +275,24 @@ def batched(impl, *, seed, device):
     return result
 
 
+def _digit_batch(device):
+    images, _ = digits()
+    return _float(torch.from_numpy(images).unsqueeze(1)).to(device)
+
+
 def batched_speed(impl, *, seed, device):
     """A timed callable: batch_augment of all 1,797 digits [1797, 1, 8, 8] on ``device``,
     padding 2. Small images make the per-image cost of a Python loop stand out."""
-    images, _ = digits()
-    batch = _float(torch.from_numpy(images).unsqueeze(1)).to(device)
+    batch = _digit_batch(device)
     generator = torch.Generator().manual_seed(95 + seed)
     return lambda: impl.transforms.batch_augment(batch, generator, padding=2)
+
+
+def batched_speed_torchvision(impl, *, seed, device):
+    """The speed baseline where there is no reference: torchvision's v2 RandomCrop (padding
+    2) and RandomHorizontalFlip over the same batch (one draw for the whole batch)."""
+    from torchvision.transforms import v2
+    batch = _digit_batch(device)
+    torch.manual_seed(95 + seed)
+    augment = v2.Compose([v2.RandomCrop(8, padding=2), v2.RandomHorizontalFlip()])
+    return lambda: augment(batch)

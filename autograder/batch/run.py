@@ -210,11 +210,11 @@ class _Runner:
         return self._zygote or None
 
     def _reference(self, assignment):
-        from autograder.grading import ReferenceSide
+        from autograder.grading import reference_side_for
         from autograder.runner import WorkerRunner
         with self._lock:
             if assignment.id not in self._references:
-                self._references[assignment.id] = ReferenceSide(
+                self._references[assignment.id] = reference_side_for(
                     assignment, runner=WorkerRunner("reference", zygote=self._start()),
                     seed_offset=self.batch.options.seed, cache=self.cache)
             return self._references[assignment.id]
