@@ -16,6 +16,14 @@ Three layers, each used where the machine offers it, and each reported by name:
   sockets cannot reach a process outside it. A seccomp filter refuses new processes
   (threads are fine), sockets other than Unix ones, ptrace, signals to other processes
   and the system-administration calls; as root, the worker also drops every capability.
+* **user** (a grader running as root, with ``AUTOGRADER_SANDBOX_USER`` set, as on
+  Gradescope): just before the student's code is imported, the worker gives up root and
+  becomes that user (``setgroups([])``, then its gid and uid, all three of each), after
+  landlock and before seccomp. Its scratch folder is that user's; files only root may read
+  (the reference and the hidden seed, which the Gradescope runner makes root-only) are out
+  of reach whether landlock holds or not. The grading side first runs Python as that user
+  (``sandbox_user()``): a user that cannot run this interpreter, import torch or read the
+  solution would fail every check, so the switch is then left out and the report says why.
 
 ``detect()`` (grading side) says which layers this machine has; ``confine()`` (worker
 side) applies landlock, seccomp and the capability drop and says what it applied. Where
@@ -30,7 +38,7 @@ import resource
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 GiB = 1 << 30
@@ -111,6 +119,8 @@ class Support:
     landlock_abi: int = 0      # 0: no landlock
     seccomp: bool = False
     notes: tuple = field(default_factory=tuple)
+    user: "SandboxUser" = None  # the user student code runs as (the grader is root)
+    user_problem: str = ""      # why a user asked for (AUTOGRADER_SANDBOX_USER) is not used
 
     @property
     def layers(self):
@@ -119,6 +129,8 @@ class Support:
             names.append("namespaces (no network, tmpfs scratch)")
         if self.landlock_abi:
             names.append(f"landlock v{self.landlock_abi} (files)")
+        if self.user is not None:
+            names.append(self.user.layer)
         if self.seccomp:
             names.append("seccomp (processes, sockets, signals)")
         return names
@@ -132,18 +144,26 @@ class Support:
         if any("turned off" in note for note in self.notes):
             return ("warning: the sandbox is turned off (AUTOGRADER_SANDBOX=0): student code "
                     "runs with your permissions, under limits and timeouts only.")
+        lines = []
+        if self.user_problem:
+            lines.append(f"warning: student code does not run as another user: "
+                         f"{self.user_problem}.")
         missing = []
-        if not self.hides_files:
+        if not self.hides_files and self.user is None:
             missing.append("read any file you can")
         if not self.namespaces and not self.seccomp:
             missing.append("use the network and start processes")
-        if not missing:
-            return ""
         where = "this machine" if self.system == "Linux" else {"Darwin": "macOS"}.get(
             self.system, self.system)
-        return (f"warning: no sandbox for student code on {where}: it runs with your "
-                f"permissions and could {' and '.join(missing)} (limits and timeouts still "
-                f"apply). Grades that count come from your instructor's run.")
+        if missing and self.user is not None:
+            lines.append(f"warning: student code on {where} runs as user {self.user.name} "
+                         f"but could {' and '.join(missing)} (limits and timeouts still "
+                         f"apply).")
+        elif missing:
+            lines.append(f"warning: no sandbox for student code on {where}: it runs with your "
+                         f"permissions and could {' and '.join(missing)} (limits and timeouts "
+                         f"still apply). Grades that count come from your instructor's run.")
+        return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=1)
@@ -251,13 +271,17 @@ def enter_namespaces():
     return libc.mount(b"none", b"/", None, ctypes.c_ulong(ms_rec | ms_private), None) == 0
 
 
-def mount_scratch(folder, size_bytes):
+def mount_scratch(folder, size_bytes, owner=None):
     """Mount a tmpfs of ``size_bytes`` on ``folder`` (inside the worker's own mount
-    namespace) and move into it; False where that is not possible."""
+    namespace), owned by ``owner`` ((uid, gid); default: this process), and move into it;
+    False where that is not possible."""
     libc = _libc()
     if libc is None:
         return False
-    options = f"size={int(size_bytes)},mode=0700".encode()
+    options = f"size={int(size_bytes)},mode=0700"
+    if owner is not None:
+        options += f",uid={int(owner[0])},gid={int(owner[1])}"
+    options = options.encode()
     ms_nosuid, ms_nodev = 2, 4
     if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", ctypes.c_ulong(ms_nosuid | ms_nodev),
                   ctypes.c_char_p(options)) != 0:
@@ -535,11 +559,102 @@ def drop_capabilities():
         raise OSError(error, os.strerror(error))
 
 
+# --- the user switch -----------------------------------------------------------------------
+
+SANDBOX_USER_ENV = "AUTOGRADER_SANDBOX_USER"
+
+
+@dataclass(frozen=True)
+class SandboxUser:
+    """The unprivileged user a root grader runs student code as."""
+
+    name: str
+    uid: int
+    gid: int
+
+    @property
+    def layer(self):
+        return f"user {self.name} (uid {self.uid})"
+
+
+# Run as the sandbox user before it is used: Python must start, import a standard module
+# it has not loaded yet, find torch, and read the paths given (the kit's package, the
+# solution tree).
+_USER_PROBE = """
+import fractions, importlib.util, os, sys
+missing = [name for name in ("numpy", "torch") if importlib.util.find_spec(name) is None]
+if missing:
+    sys.exit("cannot import " + ", ".join(missing))
+flags = {True: os.R_OK | os.X_OK, False: os.R_OK}
+unreadable = [p for p in sys.argv[1:] if not os.access(p, flags[os.path.isdir(p)])]
+if unreadable:
+    sys.exit("cannot read " + ", ".join(unreadable))
+"""
+
+
+def sandbox_user(readable=()):
+    """(the ``SandboxUser`` student code is to run as, '') when ``AUTOGRADER_SANDBOX_USER``
+    names one, this process is root, and that user can run this Python and read
+    ``readable``; else (None, why not), with '' when no user is asked for."""
+    name = os.environ.get(SANDBOX_USER_ENV, "").strip()
+    if not name or name.lower() in ("0", "off", "no", "none"):
+        return None, ""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, (f"{SANDBOX_USER_ENV}={name} needs a grader that runs as root; it runs "
+                      f"as uid {os.geteuid() if hasattr(os, 'geteuid') else '?'}")
+    import pwd
+    try:
+        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+    except KeyError:
+        return None, f"there is no user {name!r} on this machine"
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        return None, f"user {name!r} has root's uid or gid"
+    user = SandboxUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    why = _cannot_serve_as(user, readable)
+    return (None, why) if why else (user, "")
+
+
+def _cannot_serve_as(user, readable):
+    """'' when ``user`` can run this interpreter and read ``readable``, else why not."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _USER_PROBE, *map(str, readable)],
+                              user=user.uid, group=user.gid, extra_groups=[], cwd="/",
+                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                                   "PYTHONDONTWRITEBYTECODE": "1"},
+                              capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"user {user.name} cannot run {sys.executable} ({error})"
+    if done.returncode == 0:
+        return ""
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return (f"user {user.name} cannot use this Python ({sys.executable}): "
+            f"{lines[-1] if lines else f'exit status {done.returncode}'}")
+
+
+def switch_user(user):
+    """Become ``user`` for good: no supplementary groups, and its gid and uid as the real,
+    effective and saved ids, so root cannot be taken back (the kernel also clears every
+    capability). Raises OSError when any step fails or root could be regained."""
+    os.setgroups([])
+    os.setresgid(user.gid, user.gid, user.gid)
+    os.setresuid(user.uid, user.uid, user.uid)
+    if os.getresuid() != (user.uid,) * 3 or os.getresgid() != (user.gid,) * 3:
+        raise OSError(f"the ids are {os.getresuid()} / {os.getresgid()} after the switch")
+    try:
+        os.setuid(0)
+    except PermissionError:
+        return
+    raise OSError("root could be taken back after the switch")
+
+
 # --- the worker's side -------------------------------------------------------------------
 
-def confine(policy, abi, seccomp):
-    """Apply landlock (``abi`` > 0), seccomp and, as root, the capability drop to this
-    process. Returns (applied layer names, problems)."""
+def confine(policy, abi, seccomp, user=None):
+    """Apply landlock (``abi`` > 0), the switch to ``user`` (a ``SandboxUser``), seccomp
+    and, as root, the capability drop to this process. Returns (applied layer names,
+    problems). Landlock's rules are made while the process may still open every path; the
+    user switch comes before seccomp, whose filter would not stop it but leaves nothing to
+    the ids once it is in place."""
     applied, problems = [], []
     if abi:
         try:
@@ -549,6 +664,12 @@ def confine(policy, abi, seccomp):
                 problems.append(f"landlock: no rule could be made for {skipped}")
         except OSError as error:
             problems.append(f"landlock failed: {error}")
+    if user is not None:
+        try:
+            switch_user(user)
+            applied.append(user.layer)
+        except OSError as error:
+            problems.append(f"switching to user {user.name} failed: {error}")
     if seccomp:
         try:
             apply_seccomp()
@@ -634,12 +755,16 @@ class Confinement:
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         if self.support.namespaces:
             env["AUTOGRADER_TMPFS"] = "1"
+        if self.support.user is not None:  # the worker hands its scratch folder over
+            env["AUTOGRADER_SCRATCH_OWNER"] = f"{self.support.user.uid}:{self.support.user.gid}"
         return env
 
     def policy(self):
         """The part of the load request that closes the sandbox in the worker."""
+        user = self.support.user
         return {"read": self.read, "read_files": self.read_files, "devices": self.devices,
-                "landlock": self.support.landlock_abi, "seccomp": self.support.seccomp}
+                "landlock": self.support.landlock_abi, "seccomp": self.support.seccomp,
+                "user": [user.name, user.uid, user.gid] if user is not None else None}
 
 
 def student_confinement(kit_root, scenario_files, solution_root, cuda=False, limits=None):
@@ -647,6 +772,10 @@ def student_confinement(kit_root, scenario_files, solution_root, cuda=False, lim
     import glob
     kit_root = Path(kit_root).resolve()
     support = detect()
+    if not any("turned off" in note for note in support.notes):
+        user, problem = sandbox_user([kit_root / "autograder", Path(solution_root).resolve()])
+        if user is not None or problem:
+            support = replace(support, user=user, user_problem=problem)
     if limits is None:
         # CUDA reserves address space far beyond the memory it uses: no AS limit there.
         limits = Limits(address_space=None) if cuda else Limits()

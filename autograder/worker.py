@@ -13,8 +13,9 @@ A scenarios module may define ``warm_up()`` (run once when it is imported) and
 ``cleanup()`` (run when the worker exits, e.g. to remove files it wrote).
 
 A ``load`` request may ask the worker to confine itself (``autograder.sandbox``): the
-scenarios are imported first, then the sandbox closes, then the student's code is
-imported. Before every scenario the worker puts torch's global state and namespaces back
+scenarios are imported first, then the sandbox closes (landlock, the switch to an
+unprivileged user when the grader is root and asks for one, seccomp), then the student's
+code is imported. Before every scenario the worker puts torch's global state and namespaces back
 as they were before any solution code ran, so nothing a module does on import (or a
 previous check did) changes the conditions of a check; it reports what it had to restore.
 """
@@ -470,9 +471,11 @@ def _confine(policy):
                                read_files=policy.get("read_files", []),
                                write=[os.getcwd(), *policy.get("write", [])],
                                devices=policy.get("devices", []))
+    user = policy.get("user")
     global SANDBOXED
     applied, problems = sandbox.confine(files, int(policy.get("landlock", 0)),
-                                        bool(policy.get("seccomp")))
+                                        bool(policy.get("seccomp")),
+                                        sandbox.SandboxUser(*user) if user else None)
     SANDBOXED = True
     return STARTUP_LAYERS + applied, problems
 
@@ -516,6 +519,20 @@ def _watch_lifeline(fd):
 STARTUP_LAYERS = []  # the confinement this worker entered before importing anything
 
 
+def _scratch_owner(text):
+    """The (uid, gid) the student's code will run as (``"uid:gid"``), with the scratch
+    folder (the working directory) already handed over to it; None when it keeps ours."""
+    if not text:
+        return None
+    uid, _, gid = text.partition(":")
+    owner = (int(uid), int(gid))
+    try:
+        os.chown(os.getcwd(), *owner)
+    except OSError:  # the user switch reports what fails; a scratch we keep is still ours
+        return None
+    return owner
+
+
 def start_worker(parent=0, lifeline=None, namespaces=False, in_namespaces=False):
     """Everything a worker does before it serves: die with the grader, enter its
     namespaces (or note that ``unshare`` put it in them), mount its scratch folder, set its
@@ -526,9 +543,11 @@ def start_worker(parent=0, lifeline=None, namespaces=False, in_namespaces=False)
     if lifeline is not None:
         _watch_lifeline(lifeline)
     limits = LIMITS = sandbox.Limits.from_env(os.environ.pop("AUTOGRADER_LIMITS", ""))
+    owner = _scratch_owner(os.environ.pop("AUTOGRADER_SCRATCH_OWNER", ""))
     if namespaces:
         in_namespaces = sandbox.enter_namespaces()
-    if in_namespaces and limits.scratch and sandbox.mount_scratch(os.getcwd(), limits.scratch):
+    if in_namespaces and limits.scratch and sandbox.mount_scratch(os.getcwd(), limits.scratch,
+                                                                  owner):
         STARTUP_LAYERS.append("namespaces (no network, tmpfs scratch)")
     # Limits are set before any solution code runs, soft = hard, so it cannot raise them.
     # Past the file-size limit, a print without end fails with EFBIG (Python ignores
