@@ -7,6 +7,7 @@
     export DEST [--assignments IDS]               write the repository students get
     classroom ID [--results-folder DIR]           grade one assignment in a GitHub workflow step
     summary RESULTS_FOLDER                        the points table for a job summary (Markdown)
+    nbgrader COURSE [--assignments IDS] [--seed N] an nbgrader course: notebooks, config, gradebook
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
@@ -210,6 +211,23 @@ def _summary(args):
     return 0
 
 
+def _nbgrader(args):
+    from autograder.platforms.nbgrader import SETTINGS_FILE, build_course
+    destination = Path(args.course)
+    if (destination / "source").exists() and not args.force:
+        print(f"error: {destination} already holds a course (source/); use --force to write "
+              f"its notebooks again", file=sys.stderr)
+        return 2
+    notebooks = build_course(destination, args.assignments.split(",") if args.assignments
+                             else None, seed=args.seed, cuda=args.cuda)
+    for path in notebooks:
+        print(f"wrote {path}")
+    print(f"wrote {destination / 'nbgrader_config.py'}, {destination / 'gradebook.db'} and "
+          f"{destination / SETTINGS_FILE} (the hidden seed offset: keep it from students)")
+    print(f"next: cd {destination} && nbgrader generate_assignment <id>")
+    return 0
+
+
 def _progress(number, total, check):
     print(f"[{number}/{total}] {check.id}", file=sys.stderr, flush=True)
 
@@ -343,6 +361,16 @@ def build_parser():
     summary = commands.add_parser("summary", help="the points table of a results folder")
     summary.add_argument("results_folder")
     summary.set_defaults(run=_summary)
+    course = commands.add_parser("nbgrader", help="write an nbgrader course directory: a "
+                                                   "notebook per assignment, config, gradebook")
+    course.add_argument("course", help="the course directory to write")
+    course.add_argument("--assignments", help="comma-separated ids (default: all)")
+    course.add_argument("--seed", type=int, default=0,
+                        help="hidden seed offset the autograding uses (kept out of notebooks)")
+    course.add_argument("--cuda", action="store_true",
+                        help="include the GPU checks (the autograding machine needs CUDA)")
+    course.add_argument("--force", action="store_true", help="write over an existing course")
+    course.set_defaults(run=_nbgrader)
     demo = commands.add_parser("demo", help="build the example class and grade it")
     demo.add_argument("--out", default="demo-output", help="where the class and its grades go")
     demo.add_argument("--jobs", type=int, help="submissions graded at once")

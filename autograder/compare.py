@@ -74,21 +74,28 @@ def describe_tensor(t):
 
 
 def compare_values(expected, got, tolerance_class="default", rtol=None, atol=None,
-                   max_mismatch=0.0):
+                   max_mismatch=0.0, reveal=True):
     """Compare ``got`` with ``expected``; return a ``Comparison`` listing every difference.
 
     ``max_mismatch`` is the fraction of a tensor's elements that may lie beyond the
     tolerance (0 by default). Only a check whose result legitimately flips at ties,
     such as nearest-neighbour resampling, states a nonzero fraction.
+
+    With ``reveal=False`` the messages never show an expected value, nor an error size
+    from which one could be worked out: they say where the result differs, what the
+    student's value is there, and the tolerance (a notebook's test cell, whose output the
+    student reads, must not print the reference's values). Structure (type, shape, dtype,
+    device, keys, lengths) is the contract, and is said either way.
     """
-    state = _Walk(tolerance_class, rtol, atol, max_mismatch)
+    state = _Walk(tolerance_class, rtol, atol, max_mismatch, reveal)
     state.visit((), expected, got)
     return Comparison(state.mismatches, state.leaves, state.truncated)
 
 
 class _Walk:
-    def __init__(self, tolerance_class, rtol, atol, max_mismatch=0.0):
+    def __init__(self, tolerance_class, rtol, atol, max_mismatch=0.0, reveal=True):
         self.tolerance = (tolerance_class, rtol, atol)
+        self.reveal = reveal
         self.max_mismatch = max_mismatch or 0.0
         self.mismatches = []
         self.leaves = 0
@@ -144,12 +151,19 @@ class _Walk:
             if not (math.isfinite(expected) and math.isfinite(got)):
                 # NaN matches only NaN, an infinity only the same infinity
                 if not (got == expected or (math.isnan(expected) and math.isnan(got))):
-                    self.add(path, "value", f"expected {expected!r}, got {got!r}")
+                    self.add(path, "value", self.value_summary(expected, got))
             elif not abs(got - expected) <= tol.atol + tol.rtol * abs(expected):
-                self.add(path, "value", f"expected {expected!r}, got {got!r}",
-                         [f"absolute error {abs(got - expected):.3g} ({tol.describe()})"])
+                detail = (f"absolute error {abs(got - expected):.3g}" if self.reveal
+                          else "beyond tolerance")
+                self.add(path, "value", self.value_summary(expected, got),
+                         [f"{detail} ({tol.describe()})"])
         elif expected != got:
-            self.add(path, "value", f"expected {expected!r}, got {got!r}")
+            self.add(path, "value", self.value_summary(expected, got))
+
+    def value_summary(self, expected, got):
+        if self.reveal:
+            return f"expected {expected!r}, got {got!r}"
+        return f"got {got!r}, which is not the expected value"
 
     def visit_tensor(self, path, expected, got):
         if tuple(expected.shape) != tuple(got.shape):
@@ -178,8 +192,10 @@ class _Walk:
         first = _index_of(bad, int(bad.flatten().nonzero()[0]))
         self.add(path, "nonfinite",
                  f"{count} of {got.numel()} elements are NaN or Inf where a finite value "
-                 f"was expected", [f"first at index {first}: expected {_item(expected, first)}, "
-                                   f"got {_item(got, first)}",
+                 f"was expected", [f"first at index {first}: "
+                                   + (f"expected {_item(expected, first)}, " if self.reveal
+                                      else "")
+                                   + f"got {_item(got, first)}",
                                    "look for a division by zero, log of 0, sqrt of a negative "
                                    "number, or exp of a large value"])
         return False
@@ -211,7 +227,7 @@ class _Walk:
         count = int(bad.sum())
         if count <= self.max_mismatch * bad.numel():
             return
-        summary, details = _value_report(expected, got, diff, scale, bad, tol)
+        summary, details = _value_report(expected, got, diff, scale, bad, tol, self.reveal)
         if self.max_mismatch:
             details.append(f"up to {100.0 * self.max_mismatch:g}% of the elements may differ "
                            f"(ties in rounding); {100.0 * count / bad.numel():.2f}% do")
@@ -238,12 +254,16 @@ def _item(t, index):
     return value.item()
 
 
-def _value_report(expected, got, diff, scale, bad, tol):
+def _value_report(expected, got, diff, scale, bad, tol, reveal=True):
     count, total = int(bad.sum()), bad.numel()
     worst = _index_of(diff, int(torch.where(bad, diff, torch.zeros_like(diff)).flatten().argmax()))
     rel = torch.where(scale == 0, torch.where(diff == 0, 0.0, math.inf), diff / scale)
     summary = (f"{count} of {total} elements ({100.0 * count / total:.1f}%) differ "
                f"beyond tolerance")
+    if not reveal:
+        first = _index_of(bad, int(bad.flatten().nonzero()[0]))
+        return summary, [f"{describe_tensor(expected)}", f"tolerance: {tol.describe()}",
+                         f"first at index {first}, where yours is {_item(got, first)!r}"]
     details = [
         f"{describe_tensor(expected)}",
         f"max absolute error {float(diff.max()):.3g}, max relative error {float(rel.max()):.3g} "

@@ -259,9 +259,10 @@ class Grader:
 
     def __init__(self, assignment, solution_root, reference, *, in_process=False,
                  seed_offset=0, policy=SpeedPolicy(), cuda=None, sandbox=True, limits=None,
-                 zygote=None):
+                 zygote=None, reveal=True):
         from autograder.sandbox import student_confinement
         self.assignment = assignment
+        self.reveal = reveal        # False: feedback never shows the reference's values
         self.solution_root = Path(solution_root).resolve()  # the worker runs elsewhere
         self.reference = reference
         self.seed_offset = seed_offset
@@ -421,7 +422,7 @@ class Grader:
         tolerance = (check.tolerance, check.rtol, check.atol, check.max_mismatch)
         expected_data, _ = split_notes(expected.data)
         got, notes = split_notes(outcome.data)
-        comparison = compare_values(expected_data, got, *tolerance)
+        comparison = compare_values(expected_data, got, *tolerance, reveal=self.reveal)
         note_text = "".join(f"\nNote: {note}" for note in notes)
         if comparison.ok:
             reason = f"matches the reference ({comparison.leaves} values)"
@@ -584,7 +585,7 @@ def _same_error(a, b):
 
 def grade(assignment_id, solution_root, *, manifest=None, reference_root=REFERENCE_ROOT,
           in_process=False, seed_offset=0, checks=None, cuda=None, policy=SpeedPolicy(),
-          report=None, limits=None, on_check=None):
+          report=None, limits=None, on_check=None, reveal=True):
     """Grade one assignment of one solution tree; return a ``Report``.
 
     Results are added to ``report`` (a new one by default) as they come, so a caller that
@@ -600,7 +601,8 @@ def grade(assignment_id, solution_root, *, manifest=None, reference_root=REFEREN
     grader = None
     try:
         grader = Grader(assignment, solution_root, reference, in_process=in_process,
-                        seed_offset=seed_offset, policy=policy, cuda=cuda, limits=limits)
+                        seed_offset=seed_offset, policy=policy, cuda=cuda, limits=limits,
+                        reveal=reveal)
         for number, check in enumerate(selected, 1):
             if on_check is not None:
                 on_check(number, len(selected), check)

@@ -158,8 +158,10 @@ def test_the_workflow_is_valid_and_its_steps_report_the_points(tmp_path, exporte
         for name in assignment.files:
             shutil.copy(KIT_ROOT / "reference" / assignment.id / name, repo / assignment.id / name)
     outputs, summary = tmp_path / "github_output", tmp_path / "summary.md"
+    # the steps call `python`: this interpreter's, as in the workflow's set-up Python
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     env = dict(os.environ, PYTHONPATH=str(repo), GITHUB_OUTPUT=str(outputs),
-               GITHUB_STEP_SUMMARY=str(summary))
+               GITHUB_STEP_SUMMARY=str(summary), PATH=path)
     for step in grading:
         done = subprocess.run(step["run"], shell=True, cwd=repo, env=env, capture_output=True,
                               text=True, timeout=600)

@@ -110,8 +110,8 @@ def workflow(assignments, torch_requirement="torch>=2.4,<2.15",
         "          cache-dependency-path: pyproject.toml",
         "      - name: Install (CPU-only torch)",
         "        run: |",
-        f"          python -m pip install \"{torch_requirement}\" \"{torchvision_requirement}\" "
-        f"--index-url {TORCH_CPU_INDEX}",
+        (f"          python -m pip install \"{torch_requirement}\" "
+         f"\"{torchvision_requirement}\" --index-url {TORCH_CPU_INDEX}"),
         "          python -m pip install -e .",
     ]
     for assignment in assignments:
