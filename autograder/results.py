@@ -67,6 +67,30 @@ class CheckResult:
             parts.append("Your code printed:\n" + _indent(str(self.stdout).rstrip()))
         return "\n\n".join(p for p in parts if p)
 
+    def to_gradescope(self):
+        """One test of Gradescope's results.json.
+
+        Its ``status`` is "passed" only for a check that passed. Gradescope marks a test
+        without a status as passed when its score equals its max_score, so a check that did
+        not run here (no CUDA device, or graded by the instructor) is worth 0 of 0 and
+        marked "failed" (the only other status there is), and its output says it did not
+        run and carries no points.
+        """
+        output = f"[{self.label}] {self.reason}\n\n{self.full_text()}".strip()
+        if not self.counts:
+            output = (f"[{self.label}] {self.reason}\n\nThis check did not run here, so it is "
+                      f"not marked as passed; it carries no points.\n\n"
+                      f"{self.full_text()}").strip()
+        return {
+            "name": f"{self.assignment}::{self.check} — {self.title}",
+            "score": self.points if self.counts else 0,
+            "max_score": self.max_points if self.counts else 0,
+            "status": "passed" if self.status == PASSED else "failed",
+            "output": output,
+            "tags": [self.assignment, self.status],
+            "visibility": "visible",
+        }
+
 
 @dataclass
 class Report:
@@ -124,18 +148,9 @@ class Report:
         return "\n".join(lines)
 
     def to_gradescope(self):
-        """Gradescope's results.json structure."""
-        tests = []
-        for r in self.results:
-            tests.append({
-                "name": f"{r.assignment}::{r.check} — {r.title}",
-                "score": r.points if r.counts else 0,
-                "max_score": r.max_points if r.counts else 0,
-                "status": "passed" if r.status in (PASSED, NOT_EVALUATED, INSTRUCTOR) else "failed",
-                "output": (f"[{r.label}] {r.reason}\n\n{r.full_text()}").strip(),
-                "tags": [r.assignment, r.status],
-                "visibility": "visible",
-            })
+        """Gradescope's results.json structure (a test per check, see
+        ``CheckResult.to_gradescope``)."""
+        tests = [r.to_gradescope() for r in self.results]
         summary = [f"Solution graded: {self.solution}"] + self.notes
         if self.sandbox:
             summary.append(self.sandbox)

@@ -150,9 +150,11 @@ def test_to_gradescope_structure(report):
     assert (bias["score"], bias["max_score"], bias["status"]) == (0, 3, "failed")
     assert bias["output"].startswith("[FAIL] in ['m']")
     assert speed["score"] == 1.5
-    # not evaluated: shown, but worth nothing either way
-    assert (cuda["score"], cuda["max_score"], cuda["status"]) == (0, 0, "passed")
+    # not evaluated: shown, worth nothing either way, and never marked as passed (Gradescope
+    # marks a test without a status passed when score == max_score, 0 == 0 here)
+    assert (cuda["score"], cuda["max_score"], cuda["status"]) == (0, 0, "failed")
     assert "[N/A] needs a CUDA device" in cuda["output"]
+    assert "did not run here" in cuda["output"] and "carries no points" in cuda["output"]
     assert sum(t["score"] for t in data["tests"]) == data["score"]
     assert sum(t["max_score"] for t in data["tests"]) == data["max_score"]
 
