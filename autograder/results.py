@@ -76,11 +76,11 @@ class CheckResult:
         marked "failed" (the only other status there is), and its output says it did not
         run and carries no points.
         """
-        output = f"[{self.label}] {self.reason}\n\n{self.full_text()}".strip()
+        head, text = f"[{self.label}] {self.reason}", self.full_text()
         if not self.counts:
-            output = (f"[{self.label}] {self.reason}\n\nThis check did not run here, so it is "
-                      f"not marked as passed; it carries no points.\n\n"
-                      f"{self.full_text()}").strip()
+            head += ("\n\nThis check did not run here, so it is not marked as passed; it "
+                     "carries no points.")
+        output = head if text.strip() == str(self.reason).strip() else f"{head}\n\n{text}"
         return {
             "name": f"{self.assignment}::{self.check} — {self.title}",
             "score": self.points if self.counts else 0,
@@ -185,8 +185,14 @@ def write_grader_failure(path, message):
 
 def write_results(report, path):
     """Write ``results.json`` atomically; it always parses, even if the report is odd."""
+    write_json(report.to_gradescope(), path)
+
+
+def write_json(data, path):
+    """Write a results.json structure atomically; the file always parses, even if ``data``
+    cannot be written as JSON."""
     try:
-        text = json.dumps(report.to_gradescope(), indent=2, default=str)
+        text = json.dumps(data, indent=2, default=str)
     except Exception as error:  # never leave a broken file behind
         text = json.dumps({"score": 0, "output": f"the grader could not write results: {error}",
                            "tests": []})
