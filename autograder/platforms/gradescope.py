@@ -467,7 +467,7 @@ def render(outcomes, staged, config, seconds):
     for test in tests:  # paths inside the temporary tree read as the student's own
         test["output"] = _relative(test["output"], staged.tree)
     lines = [_relative(line, staged.tree) for line in lines]
-    data = {"score": score, "execution_time": int(round(seconds)),
+    data = {"score": score, "execution_time": round(seconds),
             "output": html.escape("\n\n".join(lines), quote=False),
             "output_format": "simple_format", "test_output_format": "text",
             "test_name_format": "text", "visibility": "visible", "stdout_visibility": "hidden",
