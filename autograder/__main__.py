@@ -8,6 +8,7 @@
     classroom ID [--results-folder DIR]           grade one assignment in a GitHub workflow step
     summary RESULTS_FOLDER                        the points table for a job summary (Markdown)
     nbgrader COURSE [--assignments IDS] [--seed N] an nbgrader course: notebooks, config, gradebook
+    gradescope build OUT.zip [--assignments IDS]  Gradescope's autograder zip (run: grade there)
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
@@ -361,6 +362,8 @@ def build_parser():
     summary = commands.add_parser("summary", help="the points table of a results folder")
     summary.add_argument("results_folder")
     summary.set_defaults(run=_summary)
+    commands.add_parser("gradescope", help="build Gradescope's autograder zip "
+                                                   "(build OUT.zip), or grade there (run)")
     course = commands.add_parser("nbgrader", help="write an nbgrader course directory: a "
                                                    "notebook per assignment, config, gradebook")
     course.add_argument("course", help="the course directory to write")
@@ -390,6 +393,10 @@ def build_parser():
 
 def main(argv=None):
     from autograder.signals import stop_on_sigterm
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["gradescope"]:  # its own commands and options
+        from autograder.platforms import gradescope
+        return gradescope.main(argv[1:])
     args = build_parser().parse_args(argv)
     stop_on_sigterm()
     try:
