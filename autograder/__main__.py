@@ -9,6 +9,7 @@
     summary RESULTS_FOLDER                        the points table for a job summary (Markdown)
     nbgrader COURSE [--assignments IDS] [--seed N] an nbgrader course: notebooks, config, gradebook
     gradescope build OUT.zip [--assignments IDS]  Gradescope's autograder zip (run: grade there)
+    mutants [IDS] [--limit N]                     mutation testing of the checks (cosmic-ray)
     template [--check]                            regenerate student_template/ (or verify it)
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
@@ -229,6 +230,27 @@ def _nbgrader(args):
     return 0
 
 
+def _mutants(args):
+    try:
+        from autograder.mutation import REPORT, run
+        import cosmic_ray  # noqa: F401
+    except ImportError:
+        print("error: mutation testing needs cosmic-ray: pip install -e \".[mutation]\"",
+              file=sys.stderr)
+        return 2
+    rows, _ = run(args.assignments.split(",") if args.assignments else None, jobs=args.jobs,
+                  limit=args.limit, report=args.report or REPORT,
+                  progress=not args.no_progress)
+    for row in rows:
+        judged = row["killed"] + row["survived"]
+        print(f"{row['assignment']}: {row['mutants']} mutants, {row['killed']} killed, "
+              f"{row['survived']} survived, {row['equivalent']} equivalent "
+              f"({100.0 * row['killed'] / judged if judged else 100.0:.1f}% killed), "
+              f"{row['named']} named, {row['seconds']:g} s")
+    print(f"report: {args.report or REPORT}")
+    return 0
+
+
 def _progress(number, total, check):
     print(f"[{number}/{total}] {check.id}", file=sys.stderr, flush=True)
 
@@ -362,6 +384,15 @@ def build_parser():
     summary = commands.add_parser("summary", help="the points table of a results folder")
     summary.add_argument("results_folder")
     summary.set_defaults(run=_summary)
+    mutants = commands.add_parser("mutants", help="mutation testing of the checks (needs "
+                                                  "cosmic-ray; writes benchmarks/mutation_report.md)")
+    mutants.add_argument("assignments", nargs="?", help="comma-separated ids (default: all)")
+    mutants.add_argument("--jobs", type=int, help="mutants graded at once")
+    mutants.add_argument("--limit", type=int, help="at most this many mutants per assignment, "
+                                                   "spread evenly (a quick run)")
+    mutants.add_argument("--report", help="where the Markdown report goes")
+    mutants.add_argument("--no-progress", action="store_true", help="no progress bar")
+    mutants.set_defaults(run=_mutants)
     commands.add_parser("gradescope", help="build Gradescope's autograder zip "
                                                    "(build OUT.zip), or grade there (run)")
     course = commands.add_parser("nbgrader", help="write an nbgrader course directory: a "
