@@ -49,6 +49,8 @@ def _outcome(fn, *args):
         return f"raised {type(error).__name__}"
     if isinstance(result, torch.Tensor):
         return f"returned a tensor of shape {tuple(result.shape)}"
+    if isinstance(result, torch.Size):  # a tuple of ints: what torch.broadcast_shapes returns
+        result = tuple(result)
     return f"returned {result!r}"
 
 

@@ -67,9 +67,30 @@ class _Recorded(torch.Tensor):
             cls.log.append("pin_memory")
             return args[0]
         if name == "to":
-            target = [str(a) for a in args[1:]] + [f"{k}={v}" for k, v in sorted(kwargs.items())]
-            cls.log.append("to(" + ", ".join(target) + ")")
+            cls.log.append(_to_call(args[1:], kwargs))
         return super().__torch_function__(func, types, args, kwargs)
+
+
+def _to_call(args, kwargs):
+    """A ``Tensor.to`` call as its meaning, whatever the spelling: ``x.to("meta", True)``,
+    ``x.to(device="meta", non_blocking=True)`` and ``x.to(torch.device("meta"),
+    non_blocking=True)`` all read ``to(device=meta, non_blocking=True)``."""
+    meaning, flags = {}, ["non_blocking", "copy"]
+    for arg in args:
+        if isinstance(arg, torch.dtype):
+            meaning["dtype"] = arg
+        elif isinstance(arg, (str, torch.device, int)) and not isinstance(arg, bool):
+            meaning["device"] = torch.device(arg)
+        elif isinstance(arg, torch.Tensor):
+            meaning["device"], meaning["dtype"] = arg.device, arg.dtype
+        elif isinstance(arg, bool) and flags:
+            meaning[flags.pop(0)] = arg
+    for key, value in kwargs.items():
+        meaning[key] = torch.device(value) if key == "device" and value is not None else value
+    meaning.setdefault("non_blocking", False)
+    if meaning.get("copy") is False:
+        del meaning["copy"]
+    return "to(" + ", ".join(f"{key}={meaning[key]}" for key in sorted(meaning)) + ")"
 
 
 def _describe(value):
