@@ -42,10 +42,22 @@ def _negative_relu(v, ops):
     return ops.relu(x * y) + ops.relu(x - y) * x
 
 
+def _same_operand(v, ops):
+    x, y = v
+    return (x + x) * y + y * y   # one node on both sides: its gradient adds up twice
+
+
+def _relu_kink(v, ops):
+    x, y = v
+    return ops.relu(x - y) * x + ops.relu(y * 0.0) * y   # relu at exactly 0: derivative 0
+
+
 EXPRESSIONS = {"slides: z = x^2 + y^2 at (2, 3)": (_slides, [2.0, 3.0]),
                "a node reused several times": (_reuse, [0.7, -1.3, 0.4]),
                "a deeper graph": (_deep, [0.3, -0.8, 1.1]),
-               "relu on both sides of 0": (_negative_relu, [-0.6, 1.4])}
+               "relu on both sides of 0": (_negative_relu, [-0.6, 1.4]),
+               "one node on both sides of + and *": (_same_operand, [1.3, -0.7]),
+               "relu at exactly 0": (_relu_kink, [1.5, 1.5])}
 
 
 class _ValueOps:
@@ -84,12 +96,21 @@ def manual_backward(impl, *, seed, device, function):
     for label, (fn, inputs) in cases.items():
         leaves = [t.clone().requires_grad_(t.is_floating_point()) for t in inputs]
         result = fn(*leaves)
-        result.backward(_upstream(g, result))
+        upstream = _upstream(g, result)
+        kept = upstream.clone()
+        result.backward(upstream)
         out[label] = {"output": result.detach(),
                       "input grads": [t.grad if t.requires_grad else None for t in leaves],
-                      "gradcheck": bool(torch.autograd.gradcheck(
-                          fn, [t.detach().clone().requires_grad_(t.is_floating_point())
-                               for t in inputs], raise_exception=False))}
+                      # the contract: backward never changes grad_output (torch hands the
+                      # caller's tensor to it) nor what forward saved
+                      "grad_output left unchanged": bool(torch.equal(upstream, kept)),
+                      "inputs left unchanged": all(torch.equal(t.detach(), i)
+                                                   for t, i in zip(leaves, inputs)),
+                      # a kink (relu at exactly 0) has no derivative for gradcheck to match
+                      "gradcheck": None if "exact zeros" in label else bool(
+                          torch.autograd.gradcheck(
+                              fn, [t.detach().clone().requires_grad_(t.is_floating_point())
+                                   for t in inputs], raise_exception=False))}
     return out
 
 
@@ -103,7 +124,10 @@ def _function_cases(a, g, function):
                                                    [_randn(g, n, 3), _randn(g, 4, 3),
                                                     _randn(g, 4)]) for n in (5, 1)}
     if function == "relu":
-        return {"[6, 4] away from 0": (a.ReLUFunction.apply, [_away_from_zero(_randn(g, 6, 4))])}
+        with_zeros = _randn(g, 6, 4)
+        with_zeros[::2, 1::2] = 0.0     # ReLU's derivative at exactly 0 is 0, as in torch
+        return {"[6, 4] away from 0": (a.ReLUFunction.apply, [_away_from_zero(_randn(g, 6, 4))]),
+                "[6, 4] with exact zeros": (a.ReLUFunction.apply, [with_zeros])}
     if function == "sigmoid":
         return {"[6, 4]": (a.SigmoidFunction.apply, [_randn(g, 6, 4)]),
                 "[3] large": (a.SigmoidFunction.apply, [5.0 * _randn(g, 3)])}
@@ -133,7 +157,8 @@ def graph_walk(impl, *, seed, device):
     y = (x @ w + b).sigmoid()
     graphs = {"slides: z = x^2 + y^2": _slides_graph(),
               "logistic regression loss": ((y - 1.0) ** 2).mean(),
-              "a reused intermediate": _reused_graph(g)}
+              "a reused intermediate": _reused_graph(g),
+              "paths of different lengths to one node": _uneven_graph(g)}
     for label, output in graphs.items():
         nodes = impl.autograd.graph_nodes(output)
         position = {node: i for i, node in enumerate(nodes)}
@@ -157,6 +182,15 @@ def _reused_graph(g):
     a = _randn(g, 2).requires_grad_()
     h = a.exp()
     return (h * h + h.sin()).sum()
+
+
+def _uneven_graph(g):
+    """exp(a) reached directly and through three more nodes: listing nodes breadth-first
+    puts it before sin, which points to it, so only a real topological order passes."""
+    a = _randn(g, 2).requires_grad_()
+    p = a.exp()
+    q = p.sin().cos().tanh()
+    return (q * p + a).sum()
 
 
 def descent_quadratic(impl, *, seed, device):
