@@ -306,6 +306,9 @@ def digits_run(impl, *, seed, device):
     notes = [f"held-out accuracy {accuracy:.3f} after {EPOCHS} epochs "
              f"(the threshold is {ACCURACY_THRESHOLD})"] + notes
     last = history[-1] if isinstance(history, list) and history else {}
+    test_loss = float(F.cross_entropy(outputs, test[1]))
+    train_losses = [entry.get("train_loss") for entry in history] \
+        if isinstance(history, list) and all(isinstance(e, dict) for e in history) else []
     return {
         f"held-out accuracy >= {ACCURACY_THRESHOLD}": accuracy >= ACCURACY_THRESHOLD,
         "the test loader yields every test label, in order": bool(
@@ -314,8 +317,92 @@ def digits_run(impl, *, seed, device):
         "history has one entry per epoch": isinstance(history, list) and len(history) == EPOCHS,
         "history's last test_accuracy equals the model's": abs(
             float(last.get("test_accuracy", -1)) - accuracy) < 1e-6,
+        "history's last test_loss is the model's mean loss per test sample": abs(
+            float(last.get("test_loss", -1)) - test_loss) <= 1e-5 * max(1.0, test_loss),
+        "every train_loss is a positive float, and the last is below the first": bool(
+            len(train_losses) == EPOCHS and all(isinstance(v, float) and v > 0
+                                                for v in train_losses)
+            and train_losses[-1] < train_losses[0]),
         NOTES: notes,
     }
+
+
+def _recording_parts(log):
+    """torch's parts, each noting how it was built, so a check sees what ``parts`` the
+    solution used (and how), whatever the spelling of the arguments."""
+
+    class Linear(nn.Linear):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            log.append(f"Linear({self.in_features}, {self.out_features})")
+
+    class ReLU(nn.ReLU):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            log.append("ReLU()")
+
+    class Sequential(nn.Sequential):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            log.append(f"Sequential of {len(self)}: "
+                       + ", ".join(type(m).__name__ for m in self))
+
+    class CustomDataset(_TensorDataset):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            log.append(f"CustomDataset of {len(self)}")
+
+    class DataLoader(torch.utils.data.DataLoader):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            sampler = self.sampler
+            log.append({"dataset": type(self.dataset).__name__, "samples": len(self.dataset),
+                        "batch_size": self.batch_size, "drop_last": self.drop_last,
+                        "shuffles": isinstance(sampler, torch.utils.data.RandomSampler),
+                        "draws from the given generator": getattr(sampler, "generator", None)
+                        is DataLoader.given or self.generator is DataLoader.given})
+
+    return SimpleNamespace(Linear=Linear, ReLU=ReLU, Sequential=Sequential,
+                           CustomDataset=CustomDataset, DataLoader=DataLoader,
+                           CrossEntropyLoss=nn.CrossEntropyLoss, Adam=torch.optim.Adam)
+
+
+def classifier_parts(impl, *, seed, device):
+    """build_classifier with hidden=24 and make_loaders, from recording parts: which parts
+    were built and how, the classifier's output, the loaders' settings, and the order of
+    the training loader's first epoch against one drawn from the same generator."""
+    train, test = _split()
+    log = []
+    parts = _recording_parts(log)
+    result = {}
+    torch.manual_seed(3400 + seed)
+    model = _outcome(lambda: impl.training.build_classifier(parts, hidden=24))
+    result["build_classifier(parts, hidden=24) built"] = list(log)
+    if isinstance(model, nn.Module):
+        with torch.no_grad():
+            out = model(test[0][:5])
+        result["output shape for 5 images"] = list(out.shape)
+        result["output is logits (some negative)"] = bool((out < 0).any())
+    else:
+        result["build_classifier returned"] = str(model)
+    log.clear()
+    generator = torch.Generator().manual_seed(3500 + seed)
+    parts.DataLoader.given = generator
+    state = generator.get_state()
+    loaders = _outcome(lambda: impl.training.make_loaders(parts, train, test, 50, generator))
+    result["make_loaders built"] = list(log)
+    if isinstance(loaders, tuple) and len(loaders) == 2:
+        replay = torch.Generator()
+        replay.set_state(state)
+        order = torch.utils.data.DataLoader(_TensorDataset(*train), batch_size=50,
+                                            shuffle=True, generator=replay)
+        expected = torch.cat([labels for _, labels in order])
+        got = torch.cat([torch.as_tensor(labels) for _, labels in loaders[0]])
+        result["the training loader's first epoch follows the generator"] = bool(
+            got.shape == expected.shape and torch.equal(got, expected))
+    else:
+        result["make_loaders returned"] = str(loaders)
+    return result
 
 
 def epoch_speed(impl, *, seed, device):
