@@ -68,12 +68,19 @@ def creation(impl, *, seed, device):
         value = 7 if dtype == torch.int64 else 2.5
         for shape in ((2, 3), (0, 4), ()):
             out[f"filled {shape} {dtype}"] = t.filled(shape, value, dtype, device)
+    # a float value in an integer dtype is truncated, as torch.full does; a value that
+    # float32 cannot hold must survive in float64
+    out["filled (3,) int64 with 2.7"] = t.filled((3,), 2.7, torch.int64, device)
+    out["filled (2,) float64 with 0.1 + 1e-12"] = t.filled((2,), 0.1 + 1e-12, torch.float64,
+                                                          device)
     for dtype in (torch.float32, torch.float64, torch.int64):
         like = torch.zeros(1, dtype=dtype, device=device)
         values = [[1, 2], [3, 4]] if dtype == torch.int64 else [[0.1, 0.2], [0.3, 1e-9]]
         out[f"from_values like {dtype}"] = t.from_values(values, like)
     out["from_values empty"] = t.from_values([], torch.zeros(1, dtype=torch.float64,
                                                                 device=device))
+    out["from_values like float64, digits float32 cannot hold"] = t.from_values(
+        [1.0 + 1e-12, 16777217.0], torch.zeros(1, dtype=torch.float64, device=device))
     return out
 
 
@@ -161,6 +168,12 @@ def attention_heads(impl, *, seed, device):
         out[label] = {"split": split, "split is a view of the input": _shares_storage(view, x),
                       "merged": merged,
                       "merged is contiguous": merged["result"].is_contiguous()}
+    # merge_heads on heads that did not come from split_heads: a fresh contiguous tensor
+    # (transposing it makes it non-contiguous, so view alone raises) and a permuted one
+    fresh = _randn(g, (2, 3, 5, 4), torch.float32, device)
+    out["merge_heads of a fresh [2, 3, 5, 4] tensor"] = _call(t.merge_heads, fresh)
+    permuted = _randn(g, (2, 4, 3, 5), torch.float32, device).permute(0, 2, 3, 1)
+    out["merge_heads of a permuted [2, 3, 5, 4] view"] = _call(t.merge_heads, permuted)
     return out
 
 
@@ -203,7 +216,7 @@ def _along_both_dims(fn, seed, device, dtype):
     out = {}
     for label, x in _scaled_inputs(g, _dtype(dtype), device).items():
         for layout, xx in (("contiguous", x), ("non-contiguous", _noncontiguous(x))):
-            for dim in (-1, 0):
+            for dim in (-1, 0, 1) if x.dim() == 3 else (-1, 0):
                 out[f"{label} {layout} dim={dim}"] = _call(fn, xx, dim=dim)
     return out
 
@@ -219,6 +232,13 @@ def distance_cases(impl, *, seed, device, dtype="float32"):
                         _randn(g, (m, d), _dtype(dtype), device))
         for layout, (x, y) in _both_layouts(make).items():
             out[f"{label} {layout}"] = _call(impl.tensors.pairwise_distances, x, y)
+    # close pairs far from the origin: ||x||^2 + ||y||^2 - 2 x.y cancels terms of 8e4 to
+    # leave 1e-4, below float32's rounding of them (noise, or the root of a negative: NaN);
+    # the differences themselves are exact
+    x = 100.0 + _randn(g, (6, 8), _dtype(dtype), device)
+    y = torch.cat([x[1:4] + 1e-2 * _randn(g, (3, 8), _dtype(dtype), device),
+                   100.0 + _randn(g, (2, 8), _dtype(dtype), device)])
+    out["close pairs far from the origin"] = _call(impl.tensors.pairwise_distances, x, y)
     return out
 
 
