@@ -160,7 +160,10 @@ def optimizer_trajectory(impl, *, seed, device, optimizer, config, dtype="float6
                dict(groups[1], params=[params["p2"], params["p4"]])], **_required(optimizer))
     snapshots = []
     for step in range(steps):
-        noise = {n: 0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype).to(device)
+        # p1's noise is as small as its gradient (~1e-4), so eps's place shows in every
+        # configuration (sqrt(v_hat) + eps against sqrt(v_hat + eps))
+        noise = {n: (1e-4 if n == "p1" else 0.1)
+                 * torch.randn(p.shape, generator=g, dtype=p.dtype).to(device)
                  for n, p in params.items()}
         opt.zero_grad()
         _loss(params, targets, noise, step).backward()
