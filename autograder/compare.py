@@ -9,6 +9,7 @@ For each leaf the order is: type, then (for tensors) exact shape, dtype,
 device and finiteness, and only then the values, with a dtype-aware tolerance.
 """
 import math
+import re
 from dataclasses import dataclass, field
 
 import torch
@@ -108,6 +109,21 @@ class _Walk:
         self.mismatches.append(Mismatch(path, kind, summary, list(details)))
 
     def visit(self, path, expected, got):
+        raised, wanted = _raised(got), _raised(expected)
+        if raised and raised != wanted:
+            # the student's own exception, caught by the scenario: that is the cause
+            self.leaves += 1
+            self.add(path, "raised", f"your code raised {raised} here" + (
+                f", where {wanted} was expected" if wanted else
+                f", where it should have returned {describe_type(expected)}"))
+            return
+        if wanted and not raised:
+            self.leaves += 1
+            what = got[len("returned "):] if isinstance(got, str) and got.startswith(
+                "returned ") else describe_type(got)
+            self.add(path, "raised", f"expected your code to raise {wanted} here, but it "
+                                     f"returned {what}")
+            return
         if not _same_kind(expected, got):
             self.add(path, "type", f"expected {describe_type(expected)}, "
                                    f"got {describe_type(got)}")
@@ -232,6 +248,18 @@ class _Walk:
             details.append(f"up to {100.0 * self.max_mismatch:g}% of the elements may differ "
                            f"(ties in rounding); {100.0 * count / bad.numel():.2f}% do")
         self.add(path, "values", summary, details)
+
+
+_RAISED = re.compile(r"raise[sd]? ([A-Za-z_][\w.]*)")
+
+
+def _raised(value):
+    """The exception a scenario recorded instead of a result ("raises ValueError"), or ''."""
+    if isinstance(value, str):
+        match = _RAISED.fullmatch(value.strip())
+        if match:
+            return match.group(1)
+    return ""
 
 
 def _same_kind(expected, got):

@@ -7,6 +7,7 @@ a ``SpeedVerdict``) into the one-line reason and the full text of a
 from autograder.compare import format_path
 
 _MORE_SHOWN = 4
+CHECK_RAISED = "The check was running:"   # autograder.worker: a scenario's own line failed
 
 
 def describe_mismatch(check, comparison, trajectory_length=None):
@@ -59,6 +60,11 @@ def describe_outcome_failure(check, outcome, timeout):
     elif status == "bad_output":
         reason = "returned something that cannot be graded"
         text = f"Your code returned something that cannot be graded: {outcome.message}"
+    elif outcome.traceback.startswith(CHECK_RAISED):
+        # no frame of the student's code: the check itself failed on what it was handed
+        error = outcome.traceback.strip().splitlines()[-1]
+        reason = f"the check could not use your result ({error}, in the check's own code)"
+        text = f"{outcome.message}.\n\n{outcome.traceback}"
     else:
         reason = f"raised {outcome.message.splitlines()[0] if outcome.message else status}"
         text = f"Your code raised an exception:\n{outcome.traceback or outcome.message}"

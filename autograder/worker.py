@@ -346,7 +346,36 @@ def _classify(error, student_folder, sandboxed=False, scenarios_file=""):
     if isinstance(error, KeyboardInterrupt):
         return {"status": "error", "message": "KeyboardInterrupt",
                 "traceback": text}
+    reading = _check_line(error, student_folder, scenarios_file)
+    if reading is not None:
+        from autograder.feedback import CHECK_RAISED
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return {"status": "error",
+                "message": f"{type(error).__name__}{': ' + first if first else ''}, raised by the "
+                           f"check's own code, not inside your functions: it could not use what "
+                           f"your code returned or left behind, or your function does not take "
+                           f"the arguments its docstring gives",
+                "traceback": f"{CHECK_RAISED} {reading}\n"
+                             + "".join(traceback.format_exception_only(type(error), error))}
     return {"status": "error", "message": f"{type(error).__name__}: {error}", "traceback": text}
+
+
+def _check_line(error, student_folder, scenarios_file):
+    """The line of the scenario that raised ``error`` when no frame of the solution's code
+    (this assignment's files or the earlier ones a scenario loads) is in its traceback: their
+    code had returned, or was never entered. Else None."""
+    if not scenarios_file:
+        return None
+    student = str(Path(student_folder).resolve().parent)   # the whole solution tree
+    scenarios = str(Path(scenarios_file).resolve())
+    frames = traceback.extract_tb(error.__traceback__)
+    paths = [str(Path(f.filename).resolve()) for f in frames]
+    if any(p.startswith(student) and p != scenarios for p in paths):
+        return None
+    own = [f for f, p in zip(frames, paths) if p == scenarios]
+    if not own:
+        return None
+    return (own[-1].line or "").strip() or f"line {own[-1].lineno} of {Path(scenarios).name}"
 
 
 def format_student_traceback(error, student_folders, trusted_files=()):
