@@ -49,7 +49,8 @@ def _same_operand(v, ops):
 
 def _relu_kink(v, ops):
     x, y = v
-    return ops.relu(x - y) * x + ops.relu(y * 0.0) * y   # relu at exactly 0: derivative 0
+    # relu at exactly 0 (derivative 0), and between 0 and 1 (derivative 1)
+    return ops.relu(x - y) * x + ops.relu(y * 0.0) * y + ops.relu(x * 0.4) * y
 
 
 EXPRESSIONS = {"slides: z = x^2 + y^2 at (2, 3)": (_slides, [2.0, 3.0]),

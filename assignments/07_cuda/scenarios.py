@@ -161,6 +161,9 @@ def agnostic(impl, *, seed, device):
                 impl.cuda.one_hot(_meta_or_device(labels, where), 5, dtype=dt)))
         result[f"padding_mask on {where}, max_len 6"] = _outcome(lambda: _report(
             impl.cuda.padding_mask(_meta_or_device(lengths, where), 6)))
+    # with no sequences at all, the default max_len is 0
+    result["padding_mask of no sequences, default max_len"] = _outcome(lambda: _report(
+        impl.cuda.padding_mask(torch.zeros(0, dtype=torch.int64, device=device))))
     result[f"padding_mask on {device}, default max_len"] = _outcome(
         lambda: _report(impl.cuda.padding_mask(lengths.to(device))))
     return result

@@ -273,12 +273,29 @@ def resume(impl, *, seed, device):
         loads_as_data = _outcome(lambda: isinstance(torch.load(path, weights_only=True), dict))
         second = setup()
         torch.manual_seed(999)  # a different global state: the checkpoint must restore it
-        epoch = _outcome(lambda: impl.training.load_checkpoint(path, second[0], second[1],
-                                                               second[3]))
+        loads = []
+        real_load = torch.load
+
+        def recording_load(*args, **kwargs):   # the task: load with weights_only=True
+            loads.append(kwargs.get("weights_only", "default"))
+            return real_load(*args, **kwargs)
+
+        torch.load = recording_load
+        try:
+            epoch = _outcome(lambda: impl.training.load_checkpoint(path, second[0], second[1],
+                                                                   second[3]))
+        finally:
+            torch.load = real_load
         run(second, 2)
+        # a checkpoint saved with a generator loads without one too (generator=None)
+        third = setup()
+        without_generator = _outcome(lambda: impl.training.load_checkpoint(path, third[0],
+                                                                           third[1]))
     same = all(torch.equal(a, b) for a, b in zip(first[0].state_dict().values(),
                                                  second[0].state_dict().values()))
     return {"returned epoch": epoch, "a dict that loads with weights_only=True": loads_as_data,
+            "load_checkpoint never loads with weights_only=False": False not in loads,
+            "returned epoch when loaded without a generator": without_generator,
             "resumed weights equal the uninterrupted run's": same,
             "resumed optimizer step count": float(second[1].state_dict()["state"][0]["step"])}
 
