@@ -139,6 +139,18 @@ class ReferenceSide:
                 found.append(mistake)
         return found
 
+    def changes(self, check, mistake):
+        """Whether ``mistake`` changes the result of ``check`` (an exception counts)."""
+        variant = self.output(check, f"mistake:{mistake.id}")
+        if variant.status == "error":
+            return True
+        expected = self.output(check)
+        if not (variant.ok and expected.ok):
+            return False    # a timeout or a crash is no evidence either way
+        tolerance = (check.tolerance, check.rtol, check.atol, check.max_mismatch)
+        return not compare_values(split_notes(expected.data)[0], split_notes(variant.data)[0],
+                                  *tolerance).ok
+
     def errors_like(self, check, message, same_error):
         """The known mistakes that raise the same exception on ``check``."""
         return [mistake for mistake, variant in self.variant_outputs(check)
@@ -285,6 +297,7 @@ class Grader:
         self.sandbox_problems = []
         self.import_notes = []      # what the solution changed on import (and was put back)
         self._left_running = {}     # check id -> processes the solution left behind
+        self._named = {}            # check id -> the known mistakes its feedback names
 
     def close(self):
         self.student.close()
@@ -319,6 +332,7 @@ class Grader:
         report = R.Report(solution=str(self.solution_root))
         for check in checks or self.assignment.checks:
             report.add(self.run_check(check))
+        self.reconsider(report.results)
         return report
 
     def _ensure_loaded(self):
@@ -444,11 +458,59 @@ class Grader:
                             diagnosis=[m.id for m in mistakes], seconds=outcome.seconds)
 
     def _diagnose(self, check, expected, got, tolerance):
-        return self.reference.diagnose(check, expected, got, tolerance)
+        found = self._consistent(check, self.reference.diagnose(check, expected, got, tolerance))
+        self._named[check.id] = found
+        return found
+
+    def _consistent(self, check, mistakes):
+        """The mistakes no other check's evidence rules out. A mistake that changes the
+        result of a check this solution passed cannot be the solution's mistake: naming it
+        would contradict that check (and send the student looking in the wrong place)."""
+        kept = []
+        for mistake in mistakes:
+            ruled_out = False
+            for other in self.assignment.checks:
+                done = self._results.get(other.id)
+                if other.id == check.id or done is None or done.status != R.PASSED \
+                        or other.kind != "agreement" or other.device != "cpu":
+                    continue
+                if self.reference.changes(other, mistake):
+                    ruled_out = True
+                    break
+            if not ruled_out:
+                kept.append(mistake)
+        return kept
+
+    def reconsider(self, results):
+        """Look again at the mistakes named in ``results`` with the evidence of every check
+        graded since: drop those a passed check rules out (each result is changed in place,
+        its reason and feedback rewritten). Call it once all checks have run."""
+        for result in results:
+            named = self._named.get(result.check)
+            if not named or result.status not in (R.FAILED, R.ERROR):
+                continue
+            check = self.assignment.check(result.check)
+            kept = self._consistent(check, named)
+            if len(kept) == len(named):
+                continue
+            self._named[result.check] = kept
+            reason = result.reason
+            prefix = f"looks like: {named[0].title} ("
+            if reason.startswith(prefix) and reason.endswith(")"):
+                reason = reason[len(prefix):-1]
+            feedback = result.feedback.split("\n\nDiagnosis:")[0]
+            if kept:
+                reason = f"looks like: {kept[0].title} ({reason})"
+                feedback = f"{feedback}\n\n{describe_diagnosis(kept)}"
+            result.reason, result.feedback = reason, feedback
+            result.diagnosis = [m.id for m in kept]
+        return results
 
     def _name_error(self, check, outcome, failure):
         """Some mistakes show as an exception: name them when a variant raises the same one."""
-        found = self.reference.errors_like(check, outcome.message, _same_error)
+        found = self._consistent(check, self.reference.errors_like(check, outcome.message,
+                                                                   _same_error))
+        self._named[check.id] = found
         if found:
             failure.reason = f"looks like: {found[0].title} ({failure.reason})"
             failure.feedback = f"{failure.feedback}\n\n{describe_diagnosis(found)}"
@@ -607,6 +669,7 @@ def grade(assignment_id, solution_root, *, manifest=None, reference_root=REFEREN
             if on_check is not None:
                 on_check(number, len(selected), check)
             report.add(grader.run_check(check))
+        grader.reconsider(report.results)
         report.sandbox = grader.sandbox_summary()
         return report
     except BaseException:

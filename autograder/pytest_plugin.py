@@ -171,6 +171,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(_STATE, None)
     if state is None:
         return
+    if state.report.results and exitstatus != pytest.ExitCode.INTERRUPTED:
+        state.reconsider()
     if state.report.results:
         terminalreporter.section("points")
         terminalreporter.write_line(state.report.format_table())
@@ -273,6 +275,12 @@ class _SessionState:
         grader = self._graders.get(result.assignment)
         if grader is not None and not self.report.sandbox:
             self.report.sandbox = grader.sandbox_summary()
+
+    def reconsider(self):
+        """Before the table: the named mistakes, checked against every check that ran."""
+        for assignment_id, grader in self._graders.items():
+            grader.reconsider([r for r in self.report.results
+                               if r.assignment == assignment_id])
 
     def abort(self):
         for side in list(self._graders.values()) + list(self._references.values()):

@@ -89,6 +89,11 @@ class RecordedReference:
                 found.append(self._mistakes[mistake_id])
         return found
 
+    def changes(self, check, mistake):
+        """Whether ``mistake`` changes the result of ``check``: the snapshots record a
+        mistake's result on exactly the checks it changes."""
+        return self.snapshots.covers(check) and mistake.id in self.snapshots.mistakes(check)
+
     def errors_like(self, check, message, same_error):
         return [self._mistakes[mid] for mid, entry in self.snapshots.mistakes(check).items()
                 if entry["status"] == "error" and mid in self._mistakes

@@ -257,6 +257,7 @@ class _Runner:
                 if self._stopping.is_set():
                     break
                 results.append(grader.run_check(check))
+            grader.reconsider(results)
         finally:
             with self._lock:
                 self._running.discard(grader)
