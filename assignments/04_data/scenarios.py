@@ -128,6 +128,20 @@ def _outcome(call):
         return f"raises {type(error).__name__}"
 
 
+def _rejected(call):
+    """"rejected" when ``call()`` raises ValueError or TypeError (the contract names no
+    type for these), "accepted" when it returns, else the name of what it raised."""
+    try:
+        call()
+    except (NotImplementedError, StudentLoadError):
+        raise
+    except (ValueError, TypeError):
+        return "rejected"
+    except Exception as error:
+        return f"raises {type(error).__name__}"
+    return "accepted"
+
+
 def _item(dataset, idx, image=False):
     def get():
         sample = dataset[idx]
@@ -156,7 +170,8 @@ def custom_dataset(impl, *, seed, device):
     targets = labels[chosen[:20]]
     forms = {"list of ints": targets.tolist(), "numpy int32": targets.astype(np.int32),
              "float tensor of whole numbers": torch.from_numpy(targets).to(torch.float32),
-             "column of shape (N, 1)": targets.reshape(-1, 1)}
+             "column of shape (N, 1)": targets.reshape(-1, 1),
+             "bfloat16 tensor of whole numbers": torch.from_numpy(targets).to(torch.bfloat16)}
     result = {}
     for name, form in forms.items():
         dataset = impl.data.CustomDataset(data, form)
@@ -168,6 +183,11 @@ def custom_dataset(impl, *, seed, device):
                             "item 5": _item(numpy_data, 5)}
     result["5 samples, 4 labels"] = _outcome(
         lambda: impl.data.CustomDataset(data[:5], targets[:4].tolist()) and "accepted")
+    # Class indices are whole numbers: a label of 0.5 or 2.5 is rejected, not truncated.
+    result["non-whole labels: list [0, 0.5, 2]"] = _rejected(
+        lambda: impl.data.CustomDataset(data[:3], [0, 0.5, 2]))
+    result["non-whole labels: float tensor [1, 2.5, 3]"] = _rejected(
+        lambda: impl.data.CustomDataset(data[:3], torch.tensor([1.0, 2.5, 3.0])))
     return result
 
 
@@ -199,6 +219,35 @@ def _relative(path):
     return Path(path).relative_to(_digit_folder()).as_posix()
 
 
+@functools.lru_cache(maxsize=1)
+def _linked_folder():
+    """Class folders reached through symbolic links, as ImageFolder follows them:
+    ``linked/ants`` holds one image and ``ants/more``, a link to a folder of two more;
+    ``linked/bees`` is itself a link to a class folder elsewhere."""
+    images, labels, chosen = _digit_images()
+    outside = _workspace() / "outside"
+    write_image(outside / "ant_pictures" / "b.png", _upscale(images[chosen[1]]))
+    write_image(outside / "ant_pictures" / "c.png", _upscale(images[chosen[2]]))
+    write_image(outside / "bee_class" / "a.png", _upscale(images[chosen[5]]))
+    write_image(outside / "bee_class" / "sub" / "d.png", _upscale(images[chosen[6]]))
+    root = _workspace() / "linked"
+    write_image(root / "ants" / "a.png", _upscale(images[chosen[0]]))
+    write_image(root / "ants" / "z.png", _upscale(images[chosen[3]]))
+    (root / "ants" / "more").symlink_to(outside / "ant_pictures", target_is_directory=True)
+    (root / "bees").symlink_to(outside / "bee_class", target_is_directory=True)
+    return root
+
+
+def _linked_case(impl):
+    root = _linked_folder()
+    dataset = impl.data.ImageFolderDataset(str(root))
+    return {"classes": list(dataset.classes),
+            "samples": [[Path(path).relative_to(root).as_posix(), label]
+                        for path, label in dataset.samples],
+            "targets": [int(t) for t in dataset.targets],
+            "items 1, -1": [_item(dataset, i, image=True) for i in (1, -1)]}
+
+
 def image_folder(impl, *, seed, device):
     """ImageFolderDataset on a folder of real digit images, one sub-folder per class."""
     root = _digit_folder()
@@ -221,6 +270,7 @@ def image_folder(impl, *, seed, device):
                                                and "accepted"),
         "a class folder without images": _outcome(
             lambda: impl.data.ImageFolderDataset(no_images) and "accepted"),
+        "folders reached through symbolic links": _outcome(lambda: _linked_case(impl)),
     }
 
 
@@ -255,6 +305,8 @@ def collate_cases(impl, *, seed, device):
                    "flipped": k % 2 == 1} for k, image in enumerate(images)],
         "nested": [([torch.tensor([k, k + 1]), k], {"id": k}) for k in range(4)],
         "lists": [[1, 2.5], [3, 4.5]],
+        "a batch of one sample": [(images[0], 7, 0.5, "only")],
+        "floats, some written as ints": [0.5, 1, 2],  # the first sample's type decides
     }
     result = {name: _outcome(lambda b=batch: impl.data.collate(b)) for name, batch in batches.items()}
     result["pairs of different lengths"] = _outcome(
@@ -305,7 +357,10 @@ def sampler_order(impl, *, seed, device):
         "sequential 9 by 3, drop_last": [list(map(int, b)) for b in
                                          impl.data.batch_indices(9, 3, drop_last=True)],
         "shuffled 11 by 4": shuffled, "generator afterwards": after,
+        "sequential 4 by 1": [list(map(int, b)) for b in impl.data.batch_indices(4, 1)],
+        "sequential 9 by 9": [list(map(int, b)) for b in impl.data.batch_indices(9, 9)],
         "batch_size 0": _outcome(lambda: list(impl.data.batch_indices(5, 0)) and "accepted"),
+        "batch_size -2": _outcome(lambda: list(impl.data.batch_indices(5, -2)) and "accepted"),
     }
 
 
@@ -322,7 +377,31 @@ def loader_order(impl, *, seed, device, n=23, batch_size=5, shuffle=True, drop_l
               "global generator afterwards": torch.rand(3)}
     if generator is not None:
         result["generator afterwards"] = torch.rand(3, generator=generator)
+    if not shuffle:
+        result.update(_loader_sizes(impl))
     return result
+
+
+def _loader_sizes(impl):
+    """Unshuffled loaders at the edges of len's formula: sizes that divide evenly and not,
+    one item past a multiple, no items, batch_size 1 (the default), batch_size 0 rejected."""
+    cases = {"20 by 5": (20, 5, False), "20 by 5, drop_last": (20, 5, True),
+             "21 by 5": (21, 5, False), "21 by 5, drop_last": (21, 5, True),
+             "24 by 5": (24, 5, False), "4 by 5": (4, 5, False),
+             "4 by 5, drop_last": (4, 5, True), "0 by 3": (0, 3, False)}
+    sizes = {}
+    for name, (n, batch_size, drop_last) in cases.items():
+        loader = impl.data.DataLoader(_Indices(n), batch_size=batch_size, drop_last=drop_last,
+                                      collate_fn=list)
+        sizes[name] = {"len": _outcome(lambda: len(loader)), "batches": _epochs(loader, 1)[0]}
+    default = impl.data.DataLoader(_Indices(4), collate_fn=list)
+    sizes["4, default batch_size 1"] = {"len": _outcome(lambda: len(default)),
+                                        "batches": _epochs(default, 1)[0]}
+    return {"other sizes": sizes,
+            "DataLoader(batch_size=0)": _outcome(
+                lambda: (impl.data.DataLoader(_Indices(5), batch_size=0), "accepted")[1]),
+            "DataLoader(batch_size=-1)": _outcome(
+                lambda: (impl.data.DataLoader(_Indices(5), batch_size=-1), "accepted")[1])}
 
 
 def loader_end_to_end(impl, *, seed, device):
@@ -363,6 +442,17 @@ def batched_prediction(impl, *, seed, device, batch_size=128):
     rows = list(model.rows)
     model.rows.clear()
     empty = _outcome(lambda: impl.data.predict_in_batches(model, inputs[:0], batch_size))
+
+    def rows_per_call(rows_in, size):  # the outputs, and the rows of each model call
+        model.rows.clear()
+        out = impl.data.predict_in_batches(model, inputs[:rows_in], size)
+        return {"outputs": out.detach() if isinstance(out, torch.Tensor) else out,
+                "rows of each model call": list(model.rows)}
+
+    edges = {"5 rows, batch_size 1": _outcome(lambda: rows_per_call(5, 1)),
+             "1 row, batch_size 1": _outcome(lambda: rows_per_call(1, 1)),
+             "7 rows, batch_size 7": _outcome(lambda: rows_per_call(7, 7)),
+             "0 rows, batch_size 1": _outcome(lambda: rows_per_call(0, 1))}
     return {
         "outputs": outputs.detach() if isinstance(outputs, torch.Tensor) else outputs,
         "equal to model(inputs) (rtol 1e-5)": isinstance(outputs, torch.Tensor)
@@ -372,4 +462,5 @@ def batched_prediction(impl, *, seed, device, batch_size=128):
         "largest batch the model saw": max(rows, default=0),
         "number of model calls": len(rows),
         "zero rows": empty,
+        "small inputs": edges,
     }
