@@ -213,7 +213,8 @@ def _kit_files(kit_root, manifest):
     files.append(Path(manifest.path))
     for assignment in manifest.assignments:
         files += [p for p in sorted(assignment.folder.iterdir()) if kept(p)
-                  and p.name not in ("README.md", "snapshots.pt.gz")]
+                  and p.name not in ("README.md", "snapshots.pt.gz",
+                                     "equivalent_mutants.toml")]   # quotes solution lines
     files += [p for p in sorted((kit_root / "reference").rglob("*")) if kept(p)]
     return [p.resolve() for p in files]
 
