@@ -50,7 +50,9 @@ def linear_layer(impl, *, seed, device):
     result = {}
     for label, (fan_in, fan_out, bias) in {"Linear(20, 7)": (20, 7, True),
                                            "Linear(300, 40, bias=False)": (300, 40, False),
-                                           "Linear(1, 1)": (1, 1, True)}.items():
+                                           "Linear(1, 1)": (1, 1, True),
+                                           # nn.Linear(0, n) works: k = 0, the bias is zeros
+                                           "Linear(0, 3)": (0, 3, True)}.items():
         torch.manual_seed(1200 + seed)
         layer = impl.modules.Linear(fan_in, fan_out, bias=bias)
         weight = getattr(layer, "weight", None)
@@ -115,6 +117,7 @@ def dropout(impl, *, seed, device, p=0.3, n=200_000):
         "p = 0 in train mode: output equals input": bool(torch.equal(D(0.0)(x), x)),
         "p = 1 in train mode: all zeros": bool((full(x) == 0).all()),
         "p = 1.5": _outcome(lambda: D(1.5) and "accepted"),
+        "p = -0.1": _outcome(lambda: D(-0.1) and "accepted"),
     }
 
 
@@ -133,14 +136,24 @@ def mse(impl, *, seed, device, dtype="float32"):
     result["[8, 1] against [8]"] = _outcome(lambda: impl.modules.MSELoss()(
         torch.zeros(8, 1), torch.zeros(8)).detach() and "accepted")
     result["reduction='avg'"] = _outcome(lambda: impl.modules.MSELoss("avg") and "accepted")
+    # float64 in, float64 out: the losses and gradients keep the inputs' dtype
+    wide = torch.Generator().manual_seed(1650 + seed)
+    for reduction in ("mean", "sum", "none"):
+        pred = torch.randn(8, 3, generator=wide, dtype=torch.float64).requires_grad_()
+        target = torch.randn(8, 3, generator=wide, dtype=torch.float64)
+        loss = impl.modules.MSELoss(reduction=reduction)(pred, target)
+        upstream = torch.randn(loss.shape, generator=wide, dtype=torch.float64)
+        (loss * upstream).sum().backward()
+        result[f"float64, {reduction}"] = {"loss": loss.detach(), "prediction grad": pred.grad}
     return result
 
 
 def cross_entropy(impl, *, seed, device):
-    """CrossEntropyLoss for each reduction, ordinary and x1000 logits: losses and logit grads."""
+    """CrossEntropyLoss for each reduction, ordinary, x1000 and x10000 logits: losses and
+    logit grads."""
     g = torch.Generator().manual_seed(1700 + seed)
     result = {}
-    for scale in (1.0, 1000.0):
+    for scale in (1.0, 1000.0, 10000.0):
         for reduction in ("mean", "sum", "none"):
             logits = (scale * torch.randn(10, 5, generator=g)).requires_grad_()
             target = torch.randint(0, 5, (10,), generator=g)
@@ -183,7 +196,31 @@ def sequential(impl, *, seed, device):
     from collections import OrderedDict
     named = M.Sequential(OrderedDict(hidden=M.Linear(2, 2), act=M.ReLU()))
     result["from an OrderedDict"] = _outcome(lambda: list(named.state_dict().keys()))
+    result["from an OrderedDict: children"] = _outcome(
+        lambda: [[name, type(m).__name__] for name, m in named.named_children()])
+    result["from one module"] = _outcome(
+        lambda: list(M.Sequential(M.Linear(2, 2)).state_dict().keys()))
+    result["forward hooks of the children, by name"] = _hooks_ran(
+        M.Sequential(M.Linear(4, 8), M.ReLU(), M.Linear(8, 3)), x, every=True)
     return result
+
+
+def _hooks_ran(net, x, every=False):
+    """How many times each child's forward hooks ran during one ``net(x)``: calling
+    ``child.forward(x)`` instead of ``child(x)`` skips them. Only children whose names the
+    contract fixes count: those that own parameters (their names are state_dict keys), or
+    every direct child of a Sequential when ``every``."""
+    calls = {}
+    children = (list(net.named_children()) if every else
+                [(name, m) for name, m in net.named_modules()
+                 if name and next(m.parameters(recurse=False), None) is not None])
+    for name, module in children:
+        calls[name] = 0
+        module.register_forward_hook(lambda m, i, o, name=name: calls.__setitem__(
+            name, calls[name] + 1))
+    output = _outcome(lambda: net(x))
+    return {"calls": calls, "output shape": (list(output.shape) if isinstance(
+        output, torch.Tensor) else output)}
 
 
 def _trusted_model(name, seed):
@@ -215,5 +252,7 @@ def slides_model(impl, *, seed, device, model="SimpleNN"):
     logits = net(x)
     loss = F.cross_entropy(logits, labels)  # trusted loss: this check is about the model
     loss.backward()
+    hooks = _hooks_ran(net, x[:2].detach())
     return {"state_dict keys": keys, "load_state_dict": loaded, "logits": logits.detach(),
-            "loss": loss.detach(), "gradients": _grads(net)}
+            "loss": loss.detach(), "gradients": _grads(net),
+            "forward hooks of the layers with parameters": hooks}
