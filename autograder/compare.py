@@ -250,6 +250,66 @@ class _Walk:
         self.add(path, "values", summary, details)
 
 
+# A wrong result "looks like" a known mistake that it does not match within tolerance when
+# it lies this much closer to the mistake's result than to the reference's, and on the same
+# side: the student's deviation from the reference points the way the mistake's does.
+LOOKS_LIKE_RATIO = 0.1      # distance to the mistake <= 0.1 x distance to the reference
+LOOKS_LIKE_COSINE = 0.9     # cosine between (got - reference) and (mistake - reference)
+
+
+def looks_like(variant, reference, got):
+    """Whether ``got`` deviates from ``reference`` the way ``variant`` (a known mistake's
+    result) does, by the criterion above, over all their floating-point values. Structures
+    that differ in any way other than values never look alike."""
+    triples = []
+    if not _float_leaves(variant, reference, got, triples) or not triples:
+        return False
+    total_ref = total_var = dot = norm_got = norm_var = 0.0
+    for v, r, g in triples:
+        off_ref, off_var = (g - r), (v - r)
+        total_ref += float((g - r).pow(2).sum())
+        total_var += float((g - v).pow(2).sum())
+        dot += float((off_ref * off_var).sum())
+        norm_got += float(off_ref.pow(2).sum())
+        norm_var += float(off_var.pow(2).sum())
+    if not all(map(math.isfinite, (total_ref, total_var, dot, norm_got, norm_var))):
+        return False
+    if total_ref == 0.0 or norm_var == 0.0:
+        return False
+    cosine = dot / math.sqrt(norm_got * norm_var)
+    return (math.sqrt(total_var) <= LOOKS_LIKE_RATIO * math.sqrt(total_ref)
+            and cosine >= LOOKS_LIKE_COSINE)
+
+
+def _float_leaves(variant, reference, got, out):
+    """Collect (variant, reference, got) float64 tensors leaf by leaf; False when the three
+    structures differ (keys, lengths, types, shapes) or a leaf is not a number."""
+    if isinstance(reference, dict):
+        if not (isinstance(variant, dict) and isinstance(got, dict)
+                and list(variant) == list(reference) == list(got)):
+            return False
+        return all(_float_leaves(variant[k], reference[k], got[k], out) for k in reference)
+    if isinstance(reference, (list, tuple)):
+        if not (isinstance(variant, (list, tuple)) and isinstance(got, (list, tuple))
+                and len(variant) == len(reference) == len(got)):
+            return False
+        return all(_float_leaves(v, r, g, out) for v, r, g in zip(variant, reference, got))
+    if isinstance(reference, torch.Tensor):
+        if not (isinstance(variant, torch.Tensor) and isinstance(got, torch.Tensor)
+                and variant.shape == reference.shape == got.shape):
+            return False
+        if reference.is_floating_point():
+            out.append(tuple(t.detach().to("cpu", torch.float64)
+                             for t in (variant, reference, got)))
+            return True
+        return torch.equal(variant.cpu(), got.cpu()) or torch.equal(reference.cpu(), got.cpu())
+    if isinstance(reference, float) and isinstance(variant, float) and isinstance(got, float):
+        out.append(tuple(torch.tensor([x], dtype=torch.float64)
+                         for x in (variant, reference, got)))
+        return True
+    return variant == got or reference == got
+
+
 _RAISED = re.compile(r"raise[sd]? ([A-Za-z_][\w.]*)")
 
 

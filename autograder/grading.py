@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from autograder import results as R
-from autograder.compare import compare_values
+from autograder.compare import compare_values, looks_like
 from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
                                  describe_outcome_failure, describe_speed)
 from autograder.manifest import KIT_ROOT, REFERENCE_ROOT, apply_patches, load_manifest
@@ -135,7 +135,8 @@ class ReferenceSide:
             variant_data, _ = split_notes(variant.data)
             if not variant.ok or compare_values(expected, variant_data, *tolerance).ok:
                 continue
-            if compare_values(variant_data, got, *tolerance).ok:
+            if compare_values(variant_data, got, *tolerance).ok \
+                    or looks_like(variant_data, expected, got):
                 found.append(mistake)
         return found
 

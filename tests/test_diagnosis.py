@@ -80,3 +80,26 @@ def test_a_check_that_failed_too_rules_nothing_out():
     grader = _grader({"m": {"a", "b"}})
     grader._results["b"] = _result("b", R.FAILED)
     assert grader._consistent(grader.assignment.check("a"), [mistake]) == [mistake]
+
+
+def test_looks_like_a_mistake_by_the_stated_criterion():
+    import torch
+
+    from autograder.compare import looks_like
+    g = torch.Generator().manual_seed(0)
+    reference = {"w": torch.randn(50, generator=g, dtype=torch.float64), "loss": 0.5}
+    shift = torch.randn(50, generator=g, dtype=torch.float64)
+    variant = {"w": reference["w"] + shift, "loss": 0.75}
+    near = {"w": reference["w"] + 0.97 * shift + 1e-3 * torch.randn(50, generator=g,
+                                                                   dtype=torch.float64),
+            "loss": 0.74}
+    assert looks_like(variant, reference, near)
+    # halfway: as close to the reference as to the mistake
+    half = {"w": reference["w"] + 0.5 * shift, "loss": 0.625}
+    assert not looks_like(variant, reference, half)
+    # the other way from the reference
+    opposite = {"w": reference["w"] - shift, "loss": 0.25}
+    assert not looks_like(variant, reference, opposite)
+    # another structure never looks alike
+    assert not looks_like(variant, reference, {"w": near["w"][:10], "loss": 0.74})
+    assert not looks_like(variant, reference, {"w": near["w"]})
