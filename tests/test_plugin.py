@@ -82,3 +82,30 @@ def test_a_results_file_is_written_even_when_nothing_could_be_graded(pytester, a
     data = json.loads(results.read_text())
     assert data["score"] == 0 and data["tests"] == []
     assert "The grader itself failed" in data["output"]
+
+
+def test_junit_xml_has_a_test_case_per_check_with_the_feedback(pytester, adam, kit_root,
+                                                                 tmp_path):
+    """Any CI can show the results: --junitxml gives one test case per check, a failure's
+    message is the kit's feedback (naming the mistake), a GPU check without CUDA a skip."""
+    import xml.etree.ElementTree as ET
+
+    from autograder.manifest import apply_patches, load_manifest
+    assignment = load_manifest().assignment("03_adam")
+    mistake = next(m for m in assignment.mistakes if m.id == "adam_no_bias_correction")
+    tree = tmp_path / "tree" / "03_adam"
+    tree.mkdir(parents=True)
+    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
+    (tree / "optimizers.py").write_text(apply_patches(source, mistake))
+    report = tmp_path / "junit.xml"
+    run = pytester.runpytest_subprocess(adam, "--solution", str(tmp_path / "tree"),
+                                        f"--junitxml={report}", "-p", "no:cacheprovider")
+    assert run.ret == 1
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    assert sorted(c.get("name") for c in cases) == sorted(c.id for c in assignment.checks)
+    outcome = {c.get("name"): [child.tag for child in c] for c in cases}
+    failed = {name for name, tags in outcome.items() if "failure" in tags}
+    assert "adam_f32" in failed and "gd_quadratic" not in failed
+    assert "skipped" in outcome["adam_speed_cuda"]
+    message = next(c for c in cases if c.get("name") == "adam_f32").find("failure").text
+    assert mistake.title in message
