@@ -13,11 +13,11 @@ FROZEN, SOMETIMES_NONE, NONE_AT_STEP = "p2", "p3", 3
 # and p3 (p3's grad is None at one step); group 1 holds the frozen p2 and p4.
 CONFIGS = {
     "sgd_momentum": [dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
-                     dict(lr=0.05, momentum=0.5)],
+                     dict(lr=0.05, momentum=0.5, weight_decay=1.0)],
     "sgd_nesterov": [dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.02),
                      dict(lr=0.2)],
     "adam": [dict(lr=0.05, betas=(0.9, 0.99), weight_decay=0.05),
-             dict(lr=0.02, betas=(0.8, 0.9), eps=1e-3)],
+             dict(lr=0.02, betas=(0.8, 0.9), eps=1e-3, weight_decay=1.0)],
     "adam_amsgrad": [dict(lr=0.05, amsgrad=True, weight_decay=0.0),
                      dict(lr=0.03, betas=(0.5, 0.9), amsgrad=True, eps=1e-4)],
     "adamw": [dict(lr=0.05, weight_decay=0.1),
@@ -35,6 +35,17 @@ BAD_ARGUMENTS = {
              "weight_decay=-0.1": dict(weight_decay=-0.1)},
 }
 BAD_ARGUMENTS["AdamW"] = BAD_ARGUMENTS["Adam"]
+# Values on the boundary of what is allowed: torch accepts each of them, and so must a
+# solution (only negative values, betas outside [0, 1) and Nesterov without momentum or
+# with dampening are rejected).
+BOUNDARY_ARGUMENTS = {
+    "SGD": {"lr=0": dict(lr=0.0),
+            "nesterov with momentum=0.9, dampening=0": dict(lr=0.1, momentum=0.9, nesterov=True)},
+    "Adam": {"lr=0": dict(lr=0.0), "eps=0": dict(eps=0.0),
+             "betas=(0.0, 0.999)": dict(betas=(0.0, 0.999)),
+             "betas=(0.9, 0.0)": dict(betas=(0.9, 0.0))},
+}
+BOUNDARY_ARGUMENTS["AdamW"] = BOUNDARY_ARGUMENTS["Adam"]
 HYPERPARAMETERS = {"SGD": ("lr", "momentum", "dampening", "weight_decay", "nesterov"),
                    "Adam": ("lr", "betas", "eps", "weight_decay", "amsgrad")}
 HYPERPARAMETERS["AdamW"] = HYPERPARAMETERS["Adam"]
@@ -210,20 +221,28 @@ def state_dict_resume(impl, *, seed, device, optimizer, config, dtype="float64")
 
 
 def hyperparameter_validation(impl, *, seed, device, optimizer):
-    """Which bad arguments raise what, the stored defaults, and per-group overrides."""
+    """Which bad arguments raise what, which values on the boundary are accepted, the stored
+    defaults, and per-group overrides."""
     cls = getattr(impl.optimizers, optimizer)
+    outcomes = _construct_each(cls, BAD_ARGUMENTS[optimizer])
+    boundary = _construct_each(cls, BOUNDARY_ARGUMENTS[optimizer])
+    a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
+    opt = cls([{"params": [a]}, {"params": [b], "lr": 0.5}], **_required(optimizer))
+    groups = [{key: _plain(group[key]) for key in HYPERPARAMETERS[optimizer] if key in group}
+              for group in opt.param_groups]
+    return {"bad arguments": outcomes, "param groups": groups,
+            "arguments on the boundary": boundary}
+
+
+def _construct_each(cls, arguments):
     outcomes = {}
-    for label, kwargs in BAD_ARGUMENTS[optimizer].items():
+    for label, kwargs in arguments.items():
         try:
             cls([torch.zeros(2, requires_grad=True)], **kwargs)
             outcomes[label] = "accepted"
         except Exception as error:  # the student's validation may raise anything
             outcomes[label] = type(error).__name__
-    a, b = torch.zeros(2, requires_grad=True), torch.zeros(3, requires_grad=True)
-    opt = cls([{"params": [a]}, {"params": [b], "lr": 0.5}], **_required(optimizer))
-    groups = [{key: _plain(group[key]) for key in HYPERPARAMETERS[optimizer] if key in group}
-              for group in opt.param_groups]
-    return {"bad arguments": outcomes, "param groups": groups}
+    return outcomes
 
 
 def _plain(value):
