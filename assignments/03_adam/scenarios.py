@@ -231,7 +231,34 @@ def hyperparameter_validation(impl, *, seed, device, optimizer):
     groups = [{key: _plain(group[key]) for key in HYPERPARAMETERS[optimizer] if key in group}
               for group in opt.param_groups]
     return {"bad arguments": outcomes, "param groups": groups,
-            "arguments on the boundary": boundary}
+            "arguments on the boundary": boundary,
+            "step(closure)": _closure_step(cls, optimizer)}
+
+
+def _closure_step(cls, optimizer):
+    """step(closure): the closure is called once, with autograd on (even inside no_grad),
+    its loss is returned, and the update uses the gradients it computed."""
+    w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    opt = cls([w], **dict(_required(optimizer), lr=0.1))
+    calls, modes = [], []
+
+    def closure():
+        calls.append(1)
+        modes.append(torch.is_grad_enabled())
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        return loss
+
+    with torch.no_grad():
+        try:
+            returned = opt.step(closure)
+        except Exception as error:  # the student's step may raise anything
+            return f"raises {type(error).__name__}"
+    return {"closure calls": len(calls), "autograd on in the closure": all(modes),
+            "returned the closure's loss": isinstance(returned, torch.Tensor)
+            and bool(returned.detach() == 5.0),
+            "w afterwards": w.detach().clone()}
 
 
 def _construct_each(cls, arguments):

@@ -39,6 +39,7 @@ class SGD(Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = _run(closure)
         for g in self.param_groups:
             for p in g["params"]:
                 if p.grad is None:
@@ -54,6 +55,14 @@ class SGD(Optimizer):
                         st["momentum_buffer"] = g["momentum"] * st["momentum_buffer"] + (1 - g["dampening"]) * d
                     d = d + g["momentum"] * st["momentum_buffer"] if g["nesterov"] else st["momentum_buffer"]
                 p -= g["lr"] * d
+        return loss
+
+
+def _run(closure):
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
 
 
 class Adam(Optimizer):
@@ -67,6 +76,7 @@ class Adam(Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = _run(closure)
         for g in self.param_groups:
             b1, b2 = g["betas"]
             ps = [p for p in g["params"] if p.grad is not None]
@@ -92,6 +102,7 @@ class Adam(Optimizer):
                 mhat = st["exp_avg"] / (1 - b1 ** t)
                 vhat = v / (1 - b2 ** t)
                 p -= g["lr"] * mhat / (vhat.sqrt() + g["eps"])
+        return loss
 
 
 class AdamW(Adam):
