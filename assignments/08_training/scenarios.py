@@ -293,7 +293,11 @@ def resume(impl, *, seed, device):
                                                                            third[1]))
     same = all(torch.equal(a, b) for a, b in zip(first[0].state_dict().values(),
                                                  second[0].state_dict().values()))
-    return {"returned epoch": epoch, "a dict that loads with weights_only=True": loads_as_data,
+    # a probe, not the contract's core: the uninterrupted run's own weights tell a training
+    # loop that is wrong (no zero_grad, say) from a checkpoint that is
+    uninterrupted = {k: v.detach().clone() for k, v in first[0].state_dict().items()}
+    return {"the uninterrupted run's weights after 4 epochs": uninterrupted,
+            "returned epoch": epoch, "a dict that loads with weights_only=True": loads_as_data,
             "load_checkpoint never loads with weights_only=False": False not in loads,
             "returned epoch when loaded without a generator": without_generator,
             "resumed weights equal the uninterrupted run's": same,
