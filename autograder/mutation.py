@@ -274,12 +274,12 @@ def grade_mutants(assignment, mutants, jobs=None, progress=True):
         batch = grade_class(Options(submissions=submissions, out=work / "out",
                                     assignments=[assignment.id], jobs=jobs, speed=False,
                                     progress=progress))
+        checks = [c for c in assignment.checks if c.kind != "speed" and c.device == "cpu"]
+        maximum = sum(c.points for c in checks)
         outcomes = []
         for mutant in mutants:
             results = [r for r in batch.results.get((mutant.id, assignment.id), [])
                        if r.counts and r.status != R.NOT_EVALUATED]
-            checks = [c for c in assignment.checks if c.kind != "speed" and c.device == "cpu"]
-            maximum = sum(c.points for c in checks)
             points = sum(r.points for r in results)
             failed = [r.check for r in results if r.points < r.max_points]
             named = sorted({m for r in results for m in r.diagnosis})

@@ -62,14 +62,13 @@ def file_of(source):
 
 
 def write_solution_tree(root, assignment, sources):
-    """Write ``sources`` ({file: code}) as ``root/<assignment>/<file>``; return the names of
-    the assignment's files that are missing from ``sources``."""
+    """Write ``sources`` ({file: code}) as ``root/<assignment>/<file>``; a file no source
+    holds is simply absent, and the engine's load error names it."""
     folder = Path(root) / assignment.id
     folder.mkdir(parents=True, exist_ok=True)
     for name, code in sources.items():
         if name in assignment.files:
             (folder / name).write_text(code)
-    return [name for name in assignment.files if name not in sources]
 
 
 def grade_sources(assignment_id, sources, *, checks=None, seed_offset=0, cuda=None,
