@@ -108,7 +108,10 @@ def minimize_least_squares(impl, *, seed, device, dtype="float32"):
     w = torch.zeros(3, dtype=_dtype(dtype), device=device, requires_grad=True)
     storage = w.data_ptr()
     losses = impl.optimizers.minimize(lambda v: ((a @ v - b) ** 2).mean(), w, 0.1, 15)
-    return {"losses": losses, "the caller's w afterwards": w.detach(),
+    return {"losses": losses,
+            "losses detached from the graph": not (isinstance(losses, torch.Tensor)
+                                                   and losses.requires_grad),
+            "the caller's w afterwards": w.detach(),
             "w is still a leaf": w.is_leaf, "w updated in place": w.data_ptr() == storage,
             "w.grad zeroed afterwards": w.grad is None or bool((w.grad == 0).all())}
 

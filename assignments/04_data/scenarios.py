@@ -205,6 +205,7 @@ def image_dataset(impl, *, seed, device):
 
     transformed = impl.data.CustomImageDataset(paths, labels, transform=to_tensor)
     return {
+        "read before it is returned": _read_fully(impl),
         "len": _outcome(lambda: len(dataset)),
         "RGB items 0..5": [_item(dataset, i, image=True) for i in range(6)],
         "RGB item -1": _item(dataset, -1, image=True),
@@ -213,6 +214,23 @@ def image_dataset(impl, *, seed, device):
         "with transform, items 0 and 3": [_item(transformed, i) for i in (0, 3)],
         "transform calls for two items": len(calls),
     }
+
+
+def _read_fully(impl):
+    """An item's pixels after its file was emptied: an image read when the item was made
+    keeps them; a lazily opened one (its file still open) has nothing left to read. The
+    file is larger than a file object's read buffer, so opening it cannot read it all."""
+    folder = Path(tempfile.mkdtemp(dir=_workspace()))
+    path = write_image(folder / "emptied_after_loading.png", photo("astronaut")[:192, 160:352])
+    dataset = impl.data.CustomImageDataset([path], [0])
+    sample = _outcome(lambda: dataset[0])
+    if not isinstance(sample, tuple) or len(sample) != 2:
+        return {"item": sample if isinstance(sample, str) else type(sample).__name__}
+    try:
+        path.write_bytes(b"")
+    except OSError:  # a file another handle holds open cannot be emptied everywhere
+        pass
+    return _outcome(lambda: _image_data(sample[0]))
 
 
 def _relative(path):
@@ -377,9 +395,39 @@ def loader_order(impl, *, seed, device, n=23, batch_size=5, shuffle=True, drop_l
               "global generator afterwards": torch.rand(3)}
     if generator is not None:
         result["generator afterwards"] = torch.rand(3, generator=generator)
+    result["when the draws happen"] = _draw_timing(impl, seed, n, batch_size, shuffle,
+                                                   drop_last, use_generator)
     if not shuffle:
         result.update(_loader_sizes(impl))
     return result
+
+
+def _peek(generator):
+    """Two numbers from where ``generator`` (None: the global one) stands, leaving it there."""
+    if generator is None:
+        state = torch.get_rng_state()
+        numbers = torch.rand(2)
+        torch.set_rng_state(state)
+        return numbers
+    copy = torch.Generator()
+    copy.set_state(generator.get_state())
+    return torch.rand(2, generator=copy)
+
+
+def _draw_timing(impl, seed, n, batch_size, shuffle, drop_last, use_generator):
+    """Where the generator stands after ``iter(loader)`` and after the first batch: torch
+    draws the base seed when the iterator is made and the permutation at the first batch."""
+    torch.manual_seed(750 + seed)
+    generator = torch.Generator().manual_seed(850 + seed) if use_generator else None
+    loader = impl.data.DataLoader(_Indices(n), batch_size=batch_size, shuffle=shuffle,
+                                  drop_last=drop_last, generator=generator, collate_fn=list)
+    before = _peek(generator)
+    iterator = iter(loader)
+    made = _peek(generator)
+    first = next(iterator, None)
+    return {"iter(loader) draws": not torch.equal(before, made),
+            "generator after iter(loader)": made, "first batch": first,
+            "generator after the first batch": _peek(generator)}
 
 
 def _loader_sizes(impl):
@@ -430,6 +478,29 @@ class _RecordingModel(torch.nn.Module):
         return torch.relu(x @ self.w1) @ self.w2
 
 
+class _Moved(torch.Tensor):
+    """Inputs that note the rows of every tensor moved with ``.to``, ``.cuda`` or ``.cpu``."""
+    rows = []
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu) and args \
+                and isinstance(args[0], torch.Tensor):
+            cls.rows.append(int(args[0].shape[0]) if args[0].dim() else 1)
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+def _largest_transfer(impl, model, inputs, batch_size):
+    """Whether any tensor moved to the device held more than one batch of rows."""
+    _Moved.rows = []
+    try:
+        impl.data.predict_in_batches(model, inputs.as_subclass(_Moved), batch_size,
+                                     device="cpu")
+    finally:
+        moved, _Moved.rows = list(_Moved.rows), []
+    return {"no transfer larger than one batch": max(moved, default=0) <= batch_size}
+
+
 def batched_prediction(impl, *, seed, device, batch_size=128):
     """predict_in_batches on all 1,797 digits: outputs, batch sizes, no autograd graph."""
     images, _ = digits()
@@ -450,6 +521,8 @@ def batched_prediction(impl, *, seed, device, batch_size=128):
                 "rows of each model call": list(model.rows)}
 
     edges = {"5 rows, batch_size 1": _outcome(lambda: rows_per_call(5, 1)),
+             "50 rows moved to device='cpu', batch_size 16": _outcome(
+                 lambda: _largest_transfer(impl, model, inputs[:50], 16)),
              "1 row, batch_size 1": _outcome(lambda: rows_per_call(1, 1)),
              "7 rows, batch_size 7": _outcome(lambda: rows_per_call(7, 7)),
              "0 rows, batch_size 1": _outcome(lambda: rows_per_call(0, 1))}
