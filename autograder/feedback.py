@@ -4,6 +4,9 @@ Every function here turns engine facts (a ``Comparison``, a runner ``Outcome``,
 a ``SpeedVerdict``) into the one-line reason and the full text of a
 ``CheckResult``. Nothing here decides points.
 """
+import re
+from pathlib import Path
+
 from autograder.compare import format_path
 
 _MORE_SHOWN = 4
@@ -51,9 +54,7 @@ def describe_outcome_failure(check, outcome, timeout):
         reason = _load_reason(outcome.message)
         text = outcome.message
     elif status == "timeout":
-        reason = f"did not finish within {timeout:g} s"
-        text = (f"Stopped after {timeout:g} s: your code did not finish. Look for a loop "
-                f"that never ends, or work far slower than it needs to be.")
+        reason, text = _describe_timeout(outcome, timeout)
     elif status == "crash":
         reason = "the process running your code died"
         text = f"The process running your code died: {outcome.message}"
@@ -69,6 +70,51 @@ def describe_outcome_failure(check, outcome, timeout):
         reason = f"raised {outcome.message.splitlines()[0] if outcome.message else status}"
         text = f"Your code raised an exception:\n{outcome.traceback or outcome.message}"
     return reason, f"Compared: {check.title}.\n\n{text}".rstrip()
+
+
+def _describe_timeout(outcome, timeout):
+    limit = outcome.header.get("limit") or {}
+    why = ""
+    if limit.get("reference") is not None:
+        why = (f" ({_seconds(limit['reference'])} for the reference on this check; your code "
+               f"may take many times that, and at least a few seconds)")
+    stuck = outcome.header.get("stuck") or {}
+    stack = stuck.get("stack") or []
+    reason = f"did not finish within {timeout:.3g} s"
+    lines = [f"Stopped after {timeout:.3g} s{why}: your code did not finish."]
+    if stack:
+        top = stack[0]
+        reason += f"; it was at line {top['line']} of {top['file']}"
+        code = top.get("code") or _source_line(top)
+        lines.append(f"When it was stopped, it was running line {top['line']} of {top['file']}, "
+                     f"in {top['function']}:" + (f"\n    {code}" if code else ""))
+        if len(stack) > 1:
+            lines.append("called from " + ", ".join(f"line {f['line']} of {f['file']} "
+                                                    f"({f['function']})" for f in stack[1:4]))
+        variables = stuck.get("locals") or {}
+        if variables:
+            lines.append("Its variables there:\n" + "\n".join(
+                f"    {name} = {value}" for name, value in variables.items()))
+        lines.append("If that line is part of a loop, look at what ends the loop: does what "
+                     "its condition tests change on every pass? If it does end, the work is far "
+                     "slower than it needs to be.")
+    else:
+        lines.append("Look for a loop that never ends, or work far slower than it needs "
+                     "to be.")
+    if stuck.get("stdout"):
+        lines.append(f"What your code printed before it was stopped (the end):\n{stuck['stdout']}")
+    return reason, "\n".join(lines)
+
+
+def _seconds(value):
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2g} s"
+
+
+def _source_line(frame):
+    """The text of the student's line (read from the file the frame names, if it is here)."""
+    import linecache
+    return linecache.getline(str(frame.get("path", "")), int(frame["line"])).strip() \
+        if frame.get("path") else ""
 
 
 def describe_forbidden(check, uses, tamper=()):
@@ -135,6 +181,10 @@ def _load_reason(message):
     if first.endswith(":") and len(lines) > 1:
         error = next((line for line in reversed(lines) if not line.startswith(("(", "^", "~"))),
                      lines[-1])
+        places = re.findall(r'File "([^"]+)", line (\d+)', message)
+        if places:  # what and where first: the table cuts long reasons
+            name, line = Path(places[-1][0]).name, places[-1][1]
+            return f"{error} at line {line} of {name} (not imported)"
         return f"{first} {error}"
     return first
 

@@ -254,6 +254,10 @@ class _Spent:
         self.outcome = Outcome("timeout", message=TIME_BUDGET_SPENT.format(budget=budget))
 
 
+# Seconds past a check's time limit that the grader waits for the worker's watchdog to say
+# where the solution's code was (autograder.worker.Watchdog) before it stops the worker.
+WATCHDOG_GRACE = 1.0
+
 TIME_BUDGET_SPENT = ("not run: your code had used up this assignment's time budget "
                      "({budget:g} s for all checks together)")
 TIME_BUDGET_CUT = ("stopped when your code used up this assignment's time budget "
@@ -418,11 +422,15 @@ class Grader:
         return self._grade_agreement(check)
 
     def _grade_agreement(self, check):
-        timeout = self.assignment.timeout_for(check)
-        ticket = self.clock.submit(scenario_request("run", "student", check, self.seed_offset),
-                                   timeout)
-        self.reference.prefetch(check)
+        timeout, reference_seconds = self._time_limit(check)
+        request = scenario_request("run", "student", check, self.seed_offset)
+        request["watchdog"] = timeout
+        ticket = self.clock.submit(request, timeout + WATCHDOG_GRACE)
+        self._prefetch_after(check)
         outcome = self.clock.collect(ticket)
+        if outcome.status == "timeout":
+            outcome.header["limit"] = {"seconds": timeout, "reference": reference_seconds}
+            outcome.header["stuck"] = self._where_stuck(outcome.header.get("stuck"))
         if outcome.header.get("left_processes"):
             self._left_running[check.id] = outcome.header["left_processes"]
         failure = self._failure(check, outcome, timeout)
@@ -597,6 +605,42 @@ class Grader:
             uses.setdefault(finding.name, finding.describe())
         allowed = [(name, how) for name, how in uses.items() if name not in check.allowed]
         return allowed, list(self.scan.tamper)
+
+    def _time_limit(self, check):
+        """(seconds the solution may run ``check``, the reference's own seconds on it or
+        None). The reference runs the check first (one check ahead of the solution, so
+        both work at once); without its time, the check's full timeout applies."""
+        seconds = None
+        if check.device == "cpu" and not self.in_process:
+            self.reference.prefetch(check)
+            outcome = self.reference.output(check)
+            if outcome.ok and outcome.scenario_seconds is not None:
+                seconds = float(outcome.scenario_seconds)
+        return self.assignment.timeout_given(check, seconds), seconds
+
+    def _prefetch_after(self, check):
+        """Start the reference on ``check`` and on the next agreement check, so that it
+        works while the solution runs (and the next limit is known when it is needed)."""
+        self.reference.prefetch(check)
+        later = list(self.assignment.checks)
+        for other in later[later.index(check) + 1:]:
+            if other.kind == "agreement" and other.device == "cpu":
+                self.reference.prefetch(other)
+                break
+
+    def _where_stuck(self, report):
+        """The watchdog's report of where the solution's code was when its time ran out,
+        keeping the solution's own frames (innermost first); None when there is none."""
+        if not report:
+            return None
+        if "frames" in report:   # faulthandler's bare dump: absolute paths, all threads
+            root = str(self.solution_root.resolve())
+            scenarios = str(self.assignment.scenarios_path.resolve())
+            stack = [dict(f, file=os.path.relpath(f["file"], root), path=f["file"])
+                     for f in report["frames"]
+                     if str(f["file"]).startswith(root) and f["file"] != scenarios]
+            report = {"stack": stack}
+        return report if report.get("stack") or report.get("stdout") else None
 
     def _failure(self, check, outcome, timeout):
         if outcome.status != "load_error":

@@ -100,6 +100,8 @@ class Assignment:
     time_budget: float = 600.0  # seconds for all of a solution's requests together
     load_timeout: float = 60.0  # seconds to import the solution (once for all checks)
     uses: tuple = ()          # (assignment id, files) of earlier parts its scenarios load
+    timeout_factor: float = 20.0  # a check may take this many times the reference's time,
+    timeout_floor: float = 5.0    # and at least this many seconds (at most its timeout)
 
     @property
     def scenarios_path(self):
@@ -112,7 +114,17 @@ class Assignment:
         raise KeyError(f"assignment {self.id!r} has no check {check_id!r}")
 
     def timeout_for(self, check):
+        """The longest any run of ``check`` may take (seconds)."""
         return check.timeout if check.timeout is not None else self.timeout
+
+    def timeout_given(self, check, reference_seconds):
+        """How long the solution's code may run ``check``, once the reference's own time on
+        it is known: ``timeout_factor`` times that, at least ``timeout_floor`` seconds, at
+        most ``timeout_for(check)``. Unknown (None): ``timeout_for(check)``."""
+        ceiling = self.timeout_for(check)
+        if reference_seconds is None:
+            return ceiling
+        return min(ceiling, max(self.timeout_floor, self.timeout_factor * reference_seconds))
 
 
 @dataclass(frozen=True)
@@ -194,7 +206,8 @@ def _assignment(entry, manifest_dir, where):
     assignment_id = _field(entry, "id", str, where)
     where = where.split(": ")[0] + f": assignment {assignment_id!r}"
     _known_keys(entry, {"id", "title", "concepts", "files", "timeout", "forbidden", "check",
-                        "mistakes", "time_budget", "load_timeout", "uses"}, where)
+                        "mistakes", "time_budget", "load_timeout", "uses", "timeout_factor",
+                        "timeout_floor"}, where)
     folder = manifest_dir / assignment_id
     _require(folder.is_dir(), where, f"folder {folder.name}/ not found beside the manifest")
     _require((folder / "scenarios.py").is_file(), where, "scenarios.py not found in its folder")
@@ -210,6 +223,12 @@ def _assignment(entry, manifest_dir, where):
              f"time_budget ({time_budget:g} s) must be at least the timeout ({timeout:g} s)")
     load_timeout = float(_field(entry, "load_timeout", (int, float), where, 60.0))
     _require(load_timeout > 0, where, f"load_timeout must be > 0, got {load_timeout}")
+    timeout_factor = float(_field(entry, "timeout_factor", (int, float), where, 20.0))
+    _require(timeout_factor >= 2, where, f"timeout_factor must be >= 2, got {timeout_factor}")
+    timeout_floor = float(_field(entry, "timeout_floor", (int, float), where, 5.0))
+    _require(0 < timeout_floor <= timeout, where,
+             f"timeout_floor must be > 0 and at most the timeout ({timeout:g} s), "
+             f"got {timeout_floor}")
     uses = _field(entry, "uses", list, where, [])
     _require(all(isinstance(u, str) for u in uses), where, "uses must list assignment ids")
     scenario_names = _function_names(folder / "scenarios.py")
@@ -228,7 +247,8 @@ def _assignment(entry, manifest_dir, where):
         files=tuple(_field(entry, "files", list, where)), checks=checks, mistakes=mistakes,
         folder=folder, timeout=timeout, forbidden=tuple(_field(entry, "forbidden", list,
                                                                where, [])),
-        time_budget=time_budget, load_timeout=load_timeout, uses=tuple(uses))
+        time_budget=time_budget, load_timeout=load_timeout, uses=tuple(uses),
+        timeout_factor=timeout_factor, timeout_floor=timeout_floor)
 
 
 def _check(entry, where, scenario_names):

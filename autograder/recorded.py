@@ -84,7 +84,8 @@ class RecordedReference:
     def output(self, check, impl="reference"):
         entry = self.snapshots.reference(check)
         return Outcome(status=entry["status"], data=entry["data"], message=entry["message"],
-                       forbidden_calls=list(entry["forbidden_calls"]))
+                       forbidden_calls=list(entry["forbidden_calls"]),
+                       scenario_seconds=entry.get("seconds"))
 
     def diagnose(self, check, expected, got, tolerance):
         """The known mistakes whose recorded result ``got`` matches."""

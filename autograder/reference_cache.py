@@ -73,7 +73,8 @@ class ReferenceCache:
             return None
         self.hits += 1
         return Outcome(status=entry["status"], data=entry["data"], message=entry["message"],
-                       forbidden_calls=list(entry["forbidden_calls"]))
+                       forbidden_calls=list(entry["forbidden_calls"]),
+                       scenario_seconds=entry.get("seconds"))
 
     def put(self, assignment, impl, check, seed_offset, outcome):
         if outcome.status not in CACHEABLE:
@@ -83,7 +84,8 @@ class ReferenceCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         torch.save({"status": outcome.status, "data": outcome.data, "message": outcome.message,
-                    "forbidden_calls": list(outcome.forbidden_calls)}, buffer)
+                    "forbidden_calls": list(outcome.forbidden_calls),
+                    "seconds": outcome.scenario_seconds}, buffer)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
         with os.fdopen(handle, "wb") as out:
             out.write(buffer.getvalue())

@@ -20,6 +20,7 @@ code into the grading process.
 """
 import os
 import queue
+import re
 import secrets
 import shutil
 import signal
@@ -59,11 +60,17 @@ class Outcome:
     touched: dict = field(default_factory=dict)         # module -> names the scenario reached
     seconds: float = 0.0        # wall time seen by the grading side
     inner_seconds: float = None  # time reported by the worker itself (informational)
+    scenario_seconds: float = None  # the scenario's own time, measured in the worker
     header: dict = field(default_factory=dict)          # the worker's whole answer header
 
     @property
     def ok(self):
         return self.status == "ok"
+
+
+# Process groups and inheritable pipe ends (POSIX): without them (Windows) a worker is
+# started and stopped on its own.
+PROCESS_GROUPS = hasattr(os, "killpg") and hasattr(os, "setsid") and os.name == "posix"
 
 
 class WorkerDied(Exception):
@@ -119,12 +126,18 @@ class WorkerRunner:
             os.close(read_end)
             self._drain()
             return
-        env.update(AUTOGRADER_PARENT=str(os.getpid()), AUTOGRADER_LIFELINE=str(read_end))
+        env.update(AUTOGRADER_PARENT=str(os.getpid()))
+        # POSIX: the worker leads its own process group (so everything it starts is killed
+        # with it) and holds the read end of a lifeline pipe (it exits when we are gone).
+        # Elsewhere (Windows) neither exists: the worker exits when its stdin closes.
+        options = {}
+        if PROCESS_GROUPS:
+            env["AUTOGRADER_LIFELINE"] = str(read_end)
+            options = dict(pass_fds=(read_end,), start_new_session=True)
         try:
             self._process = _spawn(
                 [*prefix, sys.executable, "-m", "autograder.worker"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=cwd,
-                pass_fds=(read_end,), start_new_session=True)
+                stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=cwd, **options)
         finally:
             os.close(read_end)
         self._drain()
@@ -203,8 +216,10 @@ class WorkerRunner:
                 data = decode_data(self._receive(time.perf_counter() + LOAD_TIMEOUT))
             seconds = time.perf_counter() - ticket.started
         except WorkerDied as died:
+            stuck = self._stuck_report() if died.status == "timeout" else None
             self._fail_pending(died)
-            return Outcome(died.status, message=died.message)
+            return Outcome(died.status, message=died.message,
+                           header={"stuck": stuck} if stuck else {})
         except WireError as error:
             self._fail_pending(WorkerDied("bad_output", f"the worker sent malformed data: {error}"))
             return Outcome("bad_output", message=f"the worker sent malformed data: {error}")
@@ -271,13 +286,29 @@ class WorkerRunner:
             raise WorkerDied("crash", self._death_message())
         return frame
 
+    def _stuck_report(self):
+        """Where a worker that ran out of time was (its watchdog's report on its stderr,
+        ``autograder.worker.Watchdog``), or None when it wrote none."""
+        from autograder.worker import STUCK_MARK
+        try:
+            self._stderr.seek(0, os.SEEK_END)
+            size = self._stderr.tell()
+            self._stderr.seek(max(0, size - (1 << 16)))
+            text = self._stderr.read().decode("utf-8", "replace")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return parse_stuck_report(text, STUCK_MARK)
+
     def _death_message(self):
         try:
             code = self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             return "the worker process stopped answering"
         if code < 0:
-            name = signal.Signals(-code).name
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
             hint = {"SIGKILL": " (out of memory?)", "SIGXCPU": " (it used up its CPU-time limit)",
                     "SIGSYS": " (it made a system call the sandbox forbids)"}.get(name, "")
             return f"the worker process was killed by {name}{hint}"
@@ -293,7 +324,10 @@ class WorkerRunner:
         if process is None:
             return
         try:
-            os.killpg(process.pid, signal.SIGKILL)
+            if PROCESS_GROUPS:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
@@ -358,6 +392,30 @@ def _drain_frames(stream, frames):
         frames.put(error)
 
 
+_FAULTHANDLER_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<function>\S+)')
+
+
+def parse_stuck_report(text, mark):
+    """The last watchdog report in ``text`` (a dict: ``stack`` innermost first, ``locals``,
+    ``stdout``), else the frames of the last ``faulthandler`` dump as ``{"frames": [...]}``
+    (absolute paths, each thread's innermost first), else None."""
+    import json
+    for line in reversed(text.splitlines()):
+        if line.startswith(mark):
+            try:
+                report = json.loads(line[len(mark):])
+            except ValueError:
+                break
+            return report if isinstance(report, dict) else None
+    dump = text.rsplit("Timeout (", 1)   # faulthandler.dump_traceback_later's header
+    if len(dump) == 2:
+        frames = [m.groupdict() for m in map(_FAULTHANDLER_FRAME.match, dump[1].splitlines())
+                  if m]
+        if frames:
+            return {"frames": [dict(f, line=int(f["line"])) for f in frames]}
+    return None
+
+
 class _Ticket:
     def __init__(self, request, timeout):
         self.request, self.timeout = request, timeout
@@ -378,7 +436,8 @@ def _outcome_from(header, data, seconds):
         forbidden_how={str(k): str(v) for k, v in field_of("forbidden_how", dict, {}).items()},
         touched={str(k): [str(n) for n in v] for k, v in field_of("touched", dict, {}).items()
                  if isinstance(v, list)},
-        seconds=seconds, inner_seconds=header.get("inner_seconds"), header=header)
+        seconds=seconds, inner_seconds=header.get("inner_seconds"),
+        scenario_seconds=field_of("seconds", (int, float), None), header=header)
 
 
 class InProcessRunner:

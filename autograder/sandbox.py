@@ -34,12 +34,16 @@ import ctypes.util
 import functools
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+try:
+    import resource   # POSIX only: Windows has no resource limits (the worker runs without)
+except ImportError:
+    resource = None
 
 GiB = 1 << 30
 
@@ -86,8 +90,11 @@ _RLIMITS = {"address_space": "RLIMIT_AS", "cpu_seconds": "RLIMIT_CPU",  # name -
 
 
 def apply_limits(limits):
-    """Set each limit (soft = hard) on this process; return the names that were set."""
+    """Set each limit (soft = hard) on this process; return the names that were set (none
+    where the system has no resource limits, as on Windows)."""
     applied = []
+    if resource is None:
+        return applied
     for name, constant in _RLIMITS.items():
         value = getattr(limits, name)
         if value is None or not hasattr(resource, constant):

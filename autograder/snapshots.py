@@ -100,7 +100,8 @@ def write(path, snapshot):
 
 def _outcome(outcome, data):
     return {"status": outcome.status, "message": outcome.message, "data": data,
-            "forbidden_calls": list(outcome.forbidden_calls)}
+            "forbidden_calls": list(outcome.forbidden_calls),
+            "seconds": outcome.scenario_seconds}
 
 
 def _sketch(reference, variant, path=(0,)):

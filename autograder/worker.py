@@ -256,6 +256,12 @@ class Executor:
 
     def _call(self, request, body):
         impl, assignment = self._implementations[request["impl"]]
+        watchdog = Watchdog(request.get("watchdog"), impl.folder,
+                            getattr(self._scenarios[assignment], "__file__", ""), self._capture)
+        with watchdog:
+            return self._call_watched(request, body, impl, assignment)
+
+    def _call_watched(self, request, body, impl, assignment):
         tripwire = self._tripwires[assignment]
         fn = getattr(self._scenarios[assignment], request["scenario"])
         kwargs = dict(request["params"], seed=request["seed"])
@@ -296,6 +302,102 @@ class Executor:
 
 
 PRELOADED = {}  # str(scenarios path) -> module, imported by a zygote before it forked us
+
+STUCK_MARK = "@@autograder-stuck@@"
+REPORT_FD = None  # the worker's own stderr (the grader reads it after a timeout)
+FAULTHANDLER_DELAY = 0.5  # seconds after the watchdog: a dump that needs no Python thread
+
+
+class Watchdog:
+    """Where the solution's code is when a run goes on past ``after`` seconds: a thread
+    writes the innermost frame of the solution's files (file, line, function, code, a few
+    local variables) and what the code printed so far, as one marked JSON line on the
+    worker's own stderr, which the grader reads before it stops the worker. Should the
+    main thread hold the interpreter in C code, ``faulthandler`` dumps the bare stack to the
+    same place a moment later."""
+
+    def __init__(self, after, student_folder, scenarios_file, capture):
+        self.after = after if isinstance(after, (int, float)) and after > 0 else None
+        self.root = Path(student_folder).resolve().parent   # the whole solution tree
+        self.scenarios = str(Path(scenarios_file).resolve()) if scenarios_file else ""
+        self.capture = capture
+        self._timer = None
+
+    def __enter__(self):
+        if self.after is None or REPORT_FD is None:
+            return self
+        self._thread = threading.get_ident()
+        self._timer = threading.Timer(self.after, self._report)
+        self._timer.daemon = True
+        self._timer.start()
+        import faulthandler
+        faulthandler.dump_traceback_later(self.after + FAULTHANDLER_DELAY, file=REPORT_FD)
+        return self
+
+    def __exit__(self, *exc):
+        if self._timer is not None:
+            self._timer.cancel()
+            import faulthandler
+            faulthandler.cancel_dump_traceback_later()
+        return False
+
+    def _report(self):
+        import json
+        frame = sys._current_frames().get(self._thread)
+        report = {"stack": []}
+        while frame is not None:
+            path = str(Path(frame.f_code.co_filename).resolve())
+            if path.startswith(str(self.root)) and path != self.scenarios:
+                import linecache
+                report["stack"].append({"file": os.path.relpath(path, self.root),
+                                        "line": frame.f_lineno, "function": frame.f_code.co_name,
+                                        "code": linecache.getline(path, frame.f_lineno).strip()})
+                if len(report["stack"]) == 1:
+                    report["locals"] = _brief_locals(frame.f_locals,
+                                                     report["stack"][0]["code"])
+            frame = frame.f_back
+        report["stdout"] = getattr(self.capture, "peek", lambda: "")()
+        try:
+            os.write(REPORT_FD, f"\n{STUCK_MARK} {json.dumps(report)}\n".encode())
+        except OSError:
+            pass
+
+
+def _brief_locals(variables, line="", most=8):
+    """A few of a frame's variables as short strings: numbers, strings, shapes of tensors;
+    other objects by their type (their own repr might run code that hangs as well). The
+    names on the line it is running come first, then the plain values."""
+    named = set(re.findall(r"[A-Za-z_]\w*", line))
+    candidates = [(name, value) for name, value in list(variables.items())
+                  if not name.startswith("__")
+                  and not isinstance(value, (types.ModuleType, types.FunctionType, type))]
+    candidates.sort(key=lambda item: (item[0] not in named,
+                                      _brief(item[1]).startswith("<")))
+    return {name: _brief(value) for name, value in candidates[:most]}
+
+
+def _brief(value):
+    kind = type(value)
+    if value is None or kind in (bool, int, float, complex):
+        text = repr(value)
+    elif kind is str:
+        text = repr(value)
+    elif kind in (tuple, list) and len(value) <= 8 and all(
+            type(v) in (bool, int, float) for v in value):
+        text = repr(value)
+    elif kind in (list, tuple, dict, set):
+        text = f"<{kind.__name__} of {len(value)}>"
+    elif kind.__module__ == "torch" and kind.__name__ == "Size":
+        text = repr(tuple(value))
+    elif getattr(kind, "__module__", "").startswith("torch") and hasattr(value, "shape") \
+            and hasattr(value, "dtype"):
+        dtype = str(value.dtype).replace("torch.", "")
+        text = f"tensor of shape {tuple(value.shape)}, {dtype}"
+        if value.numel() == 1 and value.device.type == "cpu":
+            text += f", value {value.item():.6g}"
+    else:
+        text = f"<{kind.__name__} object>"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _import_scenarios(assignment, path):
@@ -390,7 +492,9 @@ def format_student_traceback(error, student_folders, trusted_files=()):
     frames = traceback.extract_tb(error.__traceback__)
     mine = [f for f in frames if str(Path(f.filename).resolve()).startswith(prefixes)
             and str(Path(f.filename).resolve()) not in trusted]
-    shown = mine or frames[-1:]
+    # A SyntaxError names its own file and line (below); the frame that compiled it is not
+    # the student's.
+    shown = mine or ([] if isinstance(error, SyntaxError) else frames[-1:])
     lines = [f'  File "{_display_path(f.filename)}", line {f.lineno}, in {f.name}\n'
              + (f"    {f.line}\n" if f.line else "") for f in shown]
     detail = "".join(traceback.format_exception_only(type(error), error))
@@ -443,6 +547,12 @@ class FileDescriptorCapture:
         os.ftruncate(self._fd, 0)
         return self
 
+    def peek(self, most=2000):
+        """The end of what was written so far (from another thread, while a run goes on)."""
+        size = os.fstat(self._fd).st_size
+        data = os.pread(self._fd, most, max(0, size - most)) if hasattr(os, "pread") else b""
+        return _tail(data.decode("utf-8", "replace"))
+
     def __exit__(self, *exc):
         sys.stdout.flush()
         sys.stderr.flush()
@@ -469,6 +579,8 @@ def _tail(text):
 def serve(requests, answers):
     """Answer framed requests until ``exit`` or the end of the stream."""
     from autograder.wire import decode_json, encode_json, read_frame, write_frame
+    global REPORT_FD
+    REPORT_FD = os.dup(2)   # before the capture takes fd 2 over: the watchdog's channel
     executor = Executor(FileDescriptorCapture())
     handlers = {"load": executor.load, "run": executor.run, "speed_setup": executor.speed_setup,
                 "speed_run": executor.speed_run, "speed_drop": executor.speed_drop}

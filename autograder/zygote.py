@@ -33,7 +33,7 @@ _FDS = 4  # the child's stdin, stdout, stderr, and its lifeline
 
 
 def available():
-    return sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+    return sys.platform.startswith("linux") and hasattr(socket, "send_fds") and hasattr(os, "fork")
 
 
 class ZygoteError(RuntimeError):

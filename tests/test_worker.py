@@ -149,8 +149,9 @@ def mutates(x, scale):
 
 
 def loop(x, scale):
-    while True:
-        pass
+    steps = 0
+    while steps < 10:
+        steps *= 2
 '''
 
 BROKEN = '''
@@ -253,6 +254,13 @@ def test_an_infinite_loop_times_out_and_the_next_check_passes(kit, graded):
     assert result.points == 0
     assert f"did not finish within {LOOP_TIMEOUT:g} s" in result.reason
     assert 0.9 * LOOP_TIMEOUT <= graded.seconds["loop"] <= LOOP_TIMEOUT + 3.0
+    # Where the code was stuck: the watchdog's report, read before the worker was stopped.
+    line = GOOD.splitlines().index("    while steps < 10:") + 1
+    assert f"it was at line {line} of 99_toy/toy.py" in result.reason
+    assert f"running line {line} of 99_toy/toy.py, in loop:" in result.feedback
+    assert "    while steps < 10:" in result.feedback
+    assert "    steps = 0" in result.feedback
+    assert "for the reference on this check" in result.feedback
     # The hung worker was killed; a fresh one loaded the solution again for the next check.
     after = graded.good["after_loop"]
     assert after.status == R.PASSED, (after.status, after.reason, after.feedback)
@@ -318,9 +326,10 @@ def test_a_syntax_error_is_a_load_error_for_every_check(kit, graded):
     for result in report.results:
         assert result.status == R.LOAD_ERROR, (result.check, result.reason)
         assert result.points == 0
-        assert "toy.py could not be imported" in result.reason
-        assert "toy.py" in result.feedback and "line 3" in result.feedback
-        assert "SyntaxError" in result.feedback
+        # the table's reason leads with the error and its place (a table cuts long reasons)
+        assert result.reason.startswith("SyntaxError: invalid syntax at line 3 of toy.py")
+        assert "toy.py could not be imported" in result.feedback and "line 3" in result.feedback
+        assert "SyntaxError" in result.feedback and "<frozen" not in result.feedback
     assert report.score == 0
 
 
