@@ -26,6 +26,12 @@ from autograder.manifest import (KIT_ROOT, REFERENCE_ROOT, TEMPLATE_ROOT, Manife
                                  load_manifest, resolve_solution)
 
 
+def _columns():
+    """The terminal's width (the points table fits it); None when output is not one."""
+    from autograder.results import terminal_columns
+    return terminal_columns()
+
+
 def _grade(args):
     from autograder import results as R
     from autograder.grading import grade
@@ -37,7 +43,7 @@ def _grade(args):
         return 2
     assignment = load_manifest().assignment(args.assignment)
     total = len(args.checks.split(",")) if args.checks else len(assignment.checks)
-    report = R.Report(solution=str(solution))
+    report = R.Report(solution=str(solution), expected_checks=len(assignment.checks))
     warning = detect().warning()
     if warning:
         print(warning, file=sys.stderr)
@@ -51,7 +57,7 @@ def _grade(args):
         print(f"\nInterrupted by {signal_name(stop)}: {len(report.results)} of {total} checks "
               f"were graded.\n")
         if report.results:
-            print(report.format_table())
+            print(report.format_table(_columns()))
         if args.results:
             R.write_interrupted(report, args.results, signal_name(stop), total)
             print(f"\nPartial results written to {args.results}")
@@ -70,7 +76,7 @@ def _grade(args):
     if report.sandbox:
         print(report.sandbox)
     print()
-    print(report.format_table())
+    print(report.format_table(_columns()))
     if args.results:
         R.write_results(report, args.results)
         print(f"\nResults written to {args.results}")

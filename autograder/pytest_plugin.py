@@ -15,6 +15,7 @@ ini file, default:
     --in-process         AUTOGRADER_IN_PROCESS autograder_in_process off
 """
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,12 +114,43 @@ def pytest_collect_file(file_path, parent):
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """``-k`` selects checks by their names. pytest would also match the folder's name, so
+    ``-k adam`` in ``03_adam`` would select every check: when a session holds only checks,
+    the plugin applies the expression to the check ids alone (substrings, any case, with
+    ``and``, ``or``, ``not`` and parentheses, as pytest reads them) and keeps pytest from
+    applying it again."""
+    expression = config.option.keyword
+    if not expression or not items or not all(isinstance(i, CheckItem) for i in items):
+        return
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # a pytest without it: leave -k to pytest
+        return
+    try:
+        compiled = Expression.compile(expression)
+    except Exception:  # a syntax error: pytest reports it itself
+        return
+    kept, dropped = [], []
+    for item in items:
+        name = item.check.id.lower()
+        matched = compiled.evaluate(lambda word, *_, **__: word.lower() in name)
+        (kept if matched else dropped).append(item)
+    config.option.keyword = ""
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_collection_finish(session):
     """Start the workers of every assignment about to be graded, so torch imports overlap."""
     session.config.stash[_ITEMS] = [i for i in session.items if isinstance(i, CheckItem)]
+    state = session.config.stash[_STATE]
+    assignments = {i.assignment.id: i.assignment for i in session.config.stash[_ITEMS]}
+    state.report.expected_checks = sum(len(a.checks) for a in assignments.values())
     if session.config.option.collectonly:
         return
-    state = session.config.stash[_STATE]
     for item in session.items:
         if isinstance(item, CheckItem):
             state.grader(item.assignment)
@@ -151,6 +183,12 @@ class CheckItem(pytest.Item):
             recorded = grader.result_of(self.check)
             if recorded is not None:
                 state.record(recorded)
+        if result.stdout.strip() and result.status == "passed" \
+                and self.config.getoption("capture") == "no":
+            # -s: what the code printed, for a check that passed too (a failed check's
+            # report always shows it)
+            sys.stdout.write(f"\n--- {self.assignment.id}::{self.check.id}: your code "
+                             f"printed ---\n{result.stdout.rstrip()}\n")
         if result.status in ("not_evaluated", "instructor"):
             pytest.skip(result.reason)
         if result.status != "passed":
@@ -175,7 +213,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         state.reconsider()
     if state.report.results:
         terminalreporter.section("points")
-        terminalreporter.write_line(state.report.format_table())
+        from autograder.results import terminal_columns
+        terminalreporter.write_line(state.report.format_table(terminal_columns()))
     if state.settings.results:
         from autograder.results import write_grader_failure, write_interrupted, write_results
         if exitstatus == pytest.ExitCode.INTERRUPTED:

@@ -6,9 +6,14 @@ Statuses say who is responsible:
 - the student's code: failed (wrong result), error (raised), not_implemented,
   timeout, forbidden (called a forbidden API), load_error (missing file,
   syntax or import error);
-- not_evaluated: the check could not run here (a GPU check without CUDA); it
-  does not count towards the maximum;
+- not_evaluated: the check could not run here (a GPU check without CUDA);
+- instructor: only the instructor's run grades it (a student's repository has no
+  reference for it);
 - grader_error: the kit itself failed; the student is not to blame.
+
+The maximum is the same on every machine: every check of what was graded, whether it
+could run here or not. A check that did not run scores nothing here and says why; the
+total says how many points were not evaluated (a GPU check counts where a GPU grades it).
 
 A report renders as the points table and as Gradescope's ``results.json``.
 """
@@ -70,25 +75,26 @@ class CheckResult:
     def to_gradescope(self):
         """One test of Gradescope's results.json.
 
-        Its ``status`` is "passed" only for a check that passed. Gradescope marks a test
-        without a status as passed when its score equals its max_score, so a check that did
-        not run here (no CUDA device, or graded by the instructor) is worth 0 of 0 and
-        marked "failed" (the only other status there is), and its output says it did not
-        run and carries no points.
+        Its ``status`` is "passed" only for a check that passed; Gradescope knows no other
+        status than "failed", so the kit's own status (``not_evaluated``, ``timeout``, ...)
+        is in ``extra_data`` and the tags. A check that did not run here (no CUDA device, or
+        graded by the instructor) scores 0 of its points, as everywhere (the maximum is the
+        same on every machine), and its output says it did not run.
         """
         head, text = f"[{self.label}] {self.reason}", self.full_text()
         if not self.counts:
-            head += ("\n\nThis check did not run here, so it is not marked as passed; it "
-                     "carries no points.")
+            head += ("\n\nThis check did not run here, so it is not marked as passed and "
+                     "scores nothing here; its points count where it can run.")
         output = head if text.strip() == str(self.reason).strip() else f"{head}\n\n{text}"
         return {
             "name": f"{self.assignment}::{self.check} — {self.title}",
             "score": self.points if self.counts else 0,
-            "max_score": self.max_points if self.counts else 0,
+            "max_score": self.max_points,
             "status": "passed" if self.status == PASSED else "failed",
             "output": output,
             "tags": [self.assignment, self.status],
             "visibility": "visible",
+            "extra_data": {"status": self.status},
         }
 
 
@@ -100,6 +106,7 @@ class Report:
     results: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     sandbox: str = ""     # how the student's code was confined in this run
+    expected_checks: int = 0  # the checks a complete run grades (0: the ones it holds)
 
     def add(self, result):
         self.results.append(result)
@@ -110,17 +117,34 @@ class Report:
 
     @property
     def max_score(self):
+        """Every check's points, evaluated here or not: the same on every machine."""
+        return sum(r.max_points for r in self.results)
+
+    @property
+    def evaluated_max(self):
+        """The points of the checks that ran here."""
         return sum(r.max_points for r in self.results if r.counts)
+
+    @property
+    def partial(self):
+        """Whether this run graded only some of the checks (selected, or stopped early)."""
+        return bool(self.expected_checks) and len(self.results) < self.expected_checks
 
     @property
     def not_evaluated(self):
         return [r for r in self.results if not r.counts]
 
     def format_table(self, width=100):
-        """The points table: a row per check, the total, then what was not evaluated."""
+        """The points table: a row per check, the total, then what was not evaluated.
+        ``width``: the terminal's columns (reasons are cut to fit); None when the output is
+        not a terminal (a log or a file): reasons are then never cut."""
         name_width = min(44, max([len(f"{r.assignment}::{r.check}") for r in self.results]
                                  + [5]))
-        reason_width = max(20, width - name_width - 26)
+        if width is None:
+            width, reason_width = 100, 10_000
+        else:
+            width = max(60, width)
+            reason_width = max(20, width - name_width - 26)
         lines = [f"{'check':<{name_width}}  {'points':>11}  {'status':<9}  reason",
                  "-" * min(width, name_width + 26 + reason_width)]
         for r in self.results:
@@ -128,19 +152,28 @@ class Report:
             lines.append(f"{r.assignment + '::' + r.check:<{name_width}}  {points:>11}  "
                          f"{r.label:<9}  {_clip(r.reason, reason_width)}")
         lines.append("-" * min(width, name_width + 26 + reason_width))
-        percent = 100.0 * self.score / self.max_score if self.max_score else 0.0
-        lines.append(f"{'TOTAL':<{name_width}}  {_num(self.score) + '/' + _num(self.max_score):>11}"
-                     f"  {percent:.0f}%")
+        total = f"{_num(self.score)}/{_num(self.max_score)}"
+        if self.partial:
+            tail = (f"partial: {len(self.results)} of {self.expected_checks} checks run, "
+                    f"not a grade")
+        elif self.max_score - self.evaluated_max:
+            tail = f"({_num(self.max_score - self.evaluated_max)} points not evaluated here)"
+        else:
+            tail = f"{100.0 * self.score / self.max_score if self.max_score else 0.0:.0f}%"
+        lines.append(f"{'TOTAL':<{name_width}}  {total:>11}  {tail}")
         skipped = [r for r in self.results if r.status == NOT_EVALUATED]
         if skipped:
-            total = sum(r.max_points for r in skipped)
-            lines.append(f"Not evaluated here ({len(skipped)} check(s), {_num(total)} points, "
-                         f"not counted): " + "; ".join(f"{r.check}: {r.reason}" for r in skipped))
+            points = sum(r.max_points for r in skipped)
+            lines.append(f"Not evaluated here ({len(skipped)} check(s), {_num(points)} points): "
+                         + "; ".join(f"{r.check}: {r.reason}" for r in skipped)
+                         + ". They stay in the maximum, which is the same on every machine: "
+                           "they are graded where they can run.")
         later = [r for r in self.results if r.status == INSTRUCTOR]
         if later:
-            total = sum(r.max_points for r in later)
-            lines.append(f"Graded by your instructor ({len(later)} check(s), {_num(total)} "
-                         f"points, not counted here): " + ", ".join(r.check for r in later))
+            points = sum(r.max_points for r in later)
+            lines.append(f"Graded by your instructor ({len(later)} check(s), {_num(points)} "
+                         f"points, in the maximum but not graded here): "
+                         + ", ".join(r.check for r in later))
         grader = [r for r in self.results if r.status == GRADER_ERROR]
         if grader:
             lines.append(f"The grader itself failed on {len(grader)} check(s): this is not your "
@@ -152,6 +185,9 @@ class Report:
         ``CheckResult.to_gradescope``)."""
         tests = [r.to_gradescope() for r in self.results]
         summary = [f"Solution graded: {self.solution}"] + self.notes
+        if self.partial:
+            summary.append(f"Partial run: {len(self.results)} of {self.expected_checks} checks "
+                           f"were graded, so this is not a grade.")
         if self.sandbox:
             summary.append(self.sandbox)
         return {"score": self.score, "max_score": self.max_score,
@@ -206,6 +242,21 @@ def write_json(data, path):
 
 def _num(value):
     return f"{value:g}"
+
+
+def terminal_columns():
+    """The width of the terminal the table goes to: ``COLUMNS`` when set, else the
+    terminal's own; None when the output is not a terminal."""
+    import shutil
+    import sys
+    if os.environ.get("COLUMNS", "").strip().isdigit():
+        return int(os.environ["COLUMNS"])
+    try:
+        if sys.__stdout__ is not None and sys.__stdout__.isatty():
+            return shutil.get_terminal_size().columns
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _clip(text, width):

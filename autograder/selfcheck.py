@@ -88,7 +88,7 @@ def _expect_named(outcome, mistake, report):
     named = [r.check for r in report.results if mistake.id in r.diagnosis]
     outcome.lines.append(f"mistake {mistake.id}: {report.score:g}/{report.max_score:g}, "
                          f"named by {', '.join(named) or 'no check'}")
-    if report.score >= report.max_score:
+    if report.score >= report.evaluated_max:
         outcome.problems.append(f"mistake {mistake.id} loses no points")
     if not named:
         outcome.problems.append(f"mistake {mistake.id} is not named by any check")

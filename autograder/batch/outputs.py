@@ -110,12 +110,9 @@ def gradebook_csv(batch, reports, statuses):
 
 
 def _maxima(batch, reports, template):
-    """The maximum of each column, counting only checks that could run in this batch."""
-    counted = {}
-    for report in reports.values():
-        for r in report.results:
-            if r.counts:
-                counted[(r.assignment, r.check)] = r.max_points
+    """The maximum of each column: every check's points, whether it could run in this batch
+    or not (the maximum is the same on every machine; autograder.results)."""
+    counted = {(a.id, c.id): c.points for a in batch.assignments for c in a.checks}
     values = list(template)
     index = 4
     total = 0.0
@@ -142,9 +139,11 @@ def feedback_markdown(batch, submission, report, status):
         if not results:
             continue
         score = sum(r.points for r in results if r.counts)
-        maximum = sum(r.max_points for r in results if r.counts)
+        maximum = sum(r.max_points for r in results)
+        unevaluated = maximum - sum(r.max_points for r in results if r.counts)
+        note = f" ({_num(unevaluated)} not evaluated in this run)" if unevaluated else ""
         lines += [f"## {assignment.id}: {assignment.title}", "",
-                  f"{_num(score)}/{_num(maximum)} points", "",
+                  f"{_num(score)}/{_num(maximum)} points{note}", "",
                   "| check | points | status | reason |", "| --- | ---: | --- | --- |"]
         for r in results:
             points = f"{_num(r.points)}/{_num(r.max_points)}" if r.counts else f"-/{_num(r.max_points)}"

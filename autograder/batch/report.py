@@ -45,13 +45,13 @@ def _submitted(batch, assignment):
 
 
 def _scores(batch, reports, assignment):
-    scores, maximum = [], 0.0
+    """Each submission's points on ``assignment``, and its maximum (every check's points)."""
+    scores = []
     for submission in _submitted(batch, assignment):
         results = [r for r in reports[submission.student].results
                    if r.assignment == assignment.id and r.counts]
-        maximum = max(maximum, sum(r.max_points for r in results))
         scores.append(sum(r.points for r in results))
-    return scores, maximum
+    return scores, sum(c.points for c in assignment.checks)
 
 
 def _overview(batch, reports, statuses):

@@ -34,11 +34,12 @@ How the points are split, so that nothing counts twice:
   is their sum. They are shown ``after_published`` (``--visibility after_due_date`` or
   ``visible`` are the other choices), and Gradescope hides the total from students while
   any test is hidden. A solution tuned to the public seeds cannot earn them.
-* A check that cannot run here (a GPU check: Gradescope has no GPU) is worth 0 of 0 in
-  both runs, is marked "failed" (Gradescope would show a test without a status as passed,
-  since 0 equals its max_score of 0), and says "not evaluated: needs CUDA". The most a
-  submission can score is the points of the checks that run on the CPU; ``build`` prints
-  it, and it is the number to enter as the assignment's autograder points.
+* A check that cannot run here (a GPU check: Gradescope has no GPU) follows the kit's one
+  policy for the maximum, the same on every machine: it keeps its points in the maximum,
+  scores 0 of them, is marked "failed" and says "not evaluated: needs CUDA". The
+  assignment's autograder points are all its checks' points (``build`` prints the total,
+  and which of them Gradescope cannot award); a course that wants the GPU points graded
+  grades them in a batch run on a GPU machine.
 
 A missing file is said by name in the summary ("03_adam: optimizers.py is missing from your
 submission ..."), and each of its checks is a 0 that says the same; an empty submission
@@ -144,8 +145,9 @@ class Built:
     path: Path
     config: Config
     files: list = field(default_factory=list)       # names inside the zip, sorted
-    max_score: float = 0.0                           # the most a submission can score there
+    max_score: float = 0.0                           # every check's points (the maximum)
     not_evaluated: list = field(default_factory=list)  # "03_adam::adam_speed_cuda" (GPU checks)
+    unearnable: float = 0.0                          # the points of those checks
 
     @property
     def size(self):
@@ -197,9 +199,10 @@ def build_zip(out_path, assignments=None, seed=None, manifest=None, kit_root=KIT
             data = content.read_bytes() if isinstance(content, Path) else content.encode()
             archive.writestr(info, data)
     os.replace(partial, out_path)
-    counted = [c for a in chosen for c in a.checks if c.device != "cuda"]
-    return Built(out_path, config, sorted(entries), sum(c.points for c in counted),
-                 [f"{a.id}::{c.id}" for a in chosen for c in a.checks if c.device == "cuda"])
+    gpu = [(a, c) for a in chosen for c in a.checks if c.device == "cuda"]
+    return Built(out_path, config, sorted(entries), sum(c.points for a in chosen
+                                                        for c in a.checks),
+                 [f"{a.id}::{c.id}" for a, c in gpu], sum(c.points for _, c in gpu))
 
 
 def _kit_files(kit_root, manifest):
@@ -508,7 +511,8 @@ def _test(result, tag, visibility):
     test = result.to_gradescope()
     if result.status == R.NOT_EVALUATED and "CUDA" in result.reason:
         test["output"] = (f"[{result.label}] {NEEDS_CUDA}. This check did not run, so it is not "
-                          f"marked as passed; it carries no points.")
+                          f"marked as passed and scores nothing here; its points count where "
+                          f"a GPU grades it.")
     if tag == PUBLIC_TAG:
         test.update(score=0, max_score=0)
         test["name"] += " (public seeds: feedback, no points)"
@@ -541,7 +545,8 @@ def _summary(assignment, public):
     skipped = [r.check for r in public.results if r.status == R.NOT_EVALUATED]
     if skipped:
         lines.append(f"{assignment.id}: {', '.join(skipped)} need a GPU and are not evaluated "
-                     f"here (no GPU): they carry no points.")
+                     f"here (no GPU): their points stay in the maximum, and are graded where a "
+                     f"GPU is.")
     return lines
 
 
@@ -617,11 +622,11 @@ def summary_of(built):
              f"hidden seed offset {built.config.seed} (in {CONFIG_NAME}); student code runs as "
              f"{built.config.sandbox_user or 'root'}; graded tests shown "
              f"{built.config.visibility.replace('_', ' ')}",
-             f"a submission scores at most {built.max_score:g} points there: enter that as the "
-             f"assignment's autograder points"]
+             f"the maximum is {built.max_score:g} points (every check, as on every machine): "
+             f"enter that as the assignment's autograder points"]
     if built.not_evaluated:
-        lines.append(f"not evaluated on Gradescope (no GPU), no points: "
-                     f"{', '.join(built.not_evaluated)}")
+        lines.append(f"not evaluated on Gradescope (no GPU), so {built.unearnable:g} of those "
+                     f"points cannot be earned there: {', '.join(built.not_evaluated)}")
     return "\n".join(lines)
 
 
