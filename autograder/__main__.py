@@ -428,6 +428,11 @@ def build_parser():
     return parser
 
 
+# What only the instructor's commands use (batch grading and its report, template and
+# nbgrader generation): the "instructor" extra of pyproject.toml.
+INSTRUCTOR_PACKAGES = {"nbgrader", "matplotlib", "tqdm", "traitlets", "nbformat", "nbconvert"}
+
+
 def main(argv=None):
     from autograder.signals import stop_on_sigterm
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -440,6 +445,13 @@ def main(argv=None):
         return args.run(args)
     except ManifestError as error:
         print(f"manifest error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        if error.name not in INSTRUCTOR_PACKAGES:
+            raise
+        print(f"error: this command needs {error.name}, one of the instructor's packages "
+              f"(students do not need them): pip install -e \".[instructor]\"",
+              file=sys.stderr)
         return 2
     finally:
         import gc

@@ -51,11 +51,26 @@ class Comparison:
         return self.mismatches[0] if self.mismatches else None
 
 
-def format_path(path):
-    """``('steps', 3, 'exp_avg')`` -> ``['steps'][3]['exp_avg']``; the root is 'the result'."""
+def format_path(path, steps=False):
+    """A place in a result as a student reads it, one convention everywhere: the names of
+    its entries joined by " › ", positions in a list counted from 1 ("item 2"), and with
+    ``steps`` (a result with one entry per step) the first position as "step 3":
+    ``(2, 'state', 'bias', 'exp_avg')`` -> ``step 3 › state › bias › exp_avg``. The root is
+    "the result". (An element of a tensor is given as its Python index, from 0: [1, 2].)"""
     if not path:
         return "the result"
-    return "".join(f"[{key!r}]" for key in path)
+    parts = []
+    for position, key in enumerate(path):
+        if isinstance(key, int) and not isinstance(key, bool):
+            parts.append(f"step {key + 1}" if steps and position == 0 else f"item {key + 1}")
+        else:
+            parts.append(str(key))
+    return " › ".join(parts)
+
+
+def format_index(index):
+    """A tensor element's Python index: ``(1, 2)`` -> ``[1, 2]``; a 0-dim tensor's ``[()]``."""
+    return "[" + ", ".join(str(i) for i in index) + "]" if index else "[()]"
 
 
 def describe_type(value):
@@ -208,7 +223,7 @@ class _Walk:
         first = _index_of(bad, int(bad.flatten().nonzero()[0]))
         self.add(path, "nonfinite",
                  f"{count} of {got.numel()} elements are NaN or Inf where a finite value "
-                 f"was expected", [f"first at index {first}: "
+                 f"was expected", [f"first at element {format_index(first)}: "
                                    + (f"expected {_item(expected, first)}, " if self.reveal
                                       else "")
                                    + f"got {_item(got, first)}",
@@ -351,12 +366,14 @@ def _value_report(expected, got, diff, scale, bad, tol, reveal=True):
     if not reveal:
         first = _index_of(bad, int(bad.flatten().nonzero()[0]))
         return summary, [f"{describe_tensor(expected)}", f"tolerance: {tol.describe()}",
-                         f"first at index {first}, where yours is {_item(got, first)!r}"]
+                         f"first at element {format_index(first)}, where yours is "
+                         f"{_item(got, first)!r}"]
     details = [
         f"{describe_tensor(expected)}",
         f"max absolute error {float(diff.max()):.3g}, max relative error {float(rel.max()):.3g} "
         f"({tol.describe()})",
-        f"worst at index {worst}: expected {_item(expected, worst)!r}, got {_item(got, worst)!r}",
+        f"worst at element {format_index(worst)}: expected {_item(expected, worst)!r}, "
+        f"got {_item(got, worst)!r}",
     ]
     return summary, details
 

@@ -23,7 +23,8 @@ def describe_mismatch(check, comparison, trajectory_length=None):
     lines += [f"  {detail}" for detail in first.details]
     others = comparison.mismatches[1:]
     if others:
-        more = ", ".join(format_path(m.path) for m in others[:_MORE_SHOWN])
+        more = ", ".join(format_path(m.path, steps=check.trajectory)
+                         for m in others[:_MORE_SHOWN])
         extra = len(others) - _MORE_SHOWN
         tail = f" and {extra} more" if extra > 0 or comparison.truncated else ""
         lines += ["", f"Also different: {more}{tail}."]
@@ -35,9 +36,9 @@ def describe_diagnosis(mistakes):
     if not mistakes:
         return ""
     if len(mistakes) == 1:
-        head = f"Diagnosis: this matches a known mistake, \"{mistakes[0].title}\"."
+        head = f"Diagnosis: this looks like a known mistake, \"{mistakes[0].title}\"."
         return head + "\n" + _wrap(mistakes[0].explanation)
-    parts = ["Diagnosis: this matches each of these known mistakes "
+    parts = ["Diagnosis: this looks like each of these known mistakes "
              "(they agree on this check):"]
     for mistake in mistakes:
         parts.append(f"- \"{mistake.title}\": " + mistake.explanation)
@@ -192,7 +193,7 @@ def _load_reason(message):
 def _place(check, path, trajectory_length):
     if check.trajectory and path and isinstance(path[0], int):
         of = f" of {trajectory_length}" if trajectory_length else ""
-        rest = format_path(path[1:]) if len(path) > 1 else "the snapshot"
+        rest = format_path(path[1:]) if len(path) > 1 else "the snapshot"  # after a step
         return f"diverged at step {path[0] + 1}{of}, in {rest}"
     return f"in {format_path(path)}"
 

@@ -276,9 +276,10 @@ class Grader:
 
     def __init__(self, assignment, solution_root, reference, *, in_process=False,
                  seed_offset=0, policy=SpeedPolicy(), cuda=None, sandbox=True, limits=None,
-                 zygote=None, reveal=True):
+                 zygote=None, reveal=True, repro=True):
         from autograder.sandbox import student_confinement
         self.assignment = assignment
+        self.repro = repro and in_process   # debug mode: write a failed check's repro script
         self.reveal = reveal        # False: feedback never shows the reference's values
         self.solution_root = Path(solution_root).resolve()  # the worker runs elsewhere
         self.reference = reference
@@ -463,6 +464,8 @@ class Grader:
             text = f"{text}\n\n{describe_diagnosis(mistakes)}"
         elif check.hint:
             text = f"{text}\n\nHint: {check.hint.strip()}"
+        if self.repro:
+            text = f"{text}\n\n{self._write_repro(check)}"
         return self._result(check, R.FAILED, reason=reason, feedback=text, stdout=outcome.stdout,
                             diagnosis=[m.id for m in mistakes], seconds=outcome.seconds)
 
@@ -605,6 +608,19 @@ class Grader:
             uses.setdefault(finding.name, finding.describe())
         allowed = [(name, how) for name, how in uses.items() if name not in check.allowed]
         return allowed, list(self.scan.tamper)
+
+    def _write_repro(self, check):
+        """Debug mode: run the check once more, recording the calls it makes to the
+        solution's functions, and write a script that reproduces it (``autograder.repro``)."""
+        from autograder import repro
+        try:
+            calls = self.student.record(scenario_request("run", "student", check,
+                                                         self.seed_offset))
+            _, sentence = repro.write(self.assignment, check, self.solution_root, calls,
+                                      self.seed_offset)
+        except Exception as error:  # a debugging aid must never cost the grade
+            return f"(No script to reproduce it: {type(error).__name__}: {error}.)"
+        return sentence
 
     def _time_limit(self, check):
         """(seconds the solution may run ``check``, the reference's own seconds on it or

@@ -131,7 +131,7 @@ class Support:
 
     @property
     def layers(self):
-        names = ["limits"]
+        names = ["limits"] if resource is not None else []   # none without rlimits
         if self.namespaces:
             names.append("namespaces (no network, tmpfs scratch)")
         if self.landlock_abi:

@@ -159,7 +159,7 @@ def test_nested_paths_are_formatted_for_students():
     got = {"steps": [{"exp_avg": torch.zeros(2)}, {"exp_avg": torch.ones(2)}]}
     m = only_mismatch(compare_values(expected, got))
     assert m.path == ("steps", 1, "exp_avg")
-    assert m.where == "['steps'][1]['exp_avg']"
+    assert m.where == "steps › item 2 › exp_avg"   # positions counted from 1
     assert format_path(()) == "the result"
 
 
@@ -187,14 +187,14 @@ def test_nan_where_finite_expected_is_nonfinite_and_names_first_index():
     m = only_mismatch(compare_values(expected, got))
     assert m.kind == "nonfinite"
     assert m.summary.startswith("2 of 4 elements")
-    assert "first at index (1, 0)" in m.details[0]
+    assert "first at element [1, 0]" in m.details[0]
     assert "expected 3.0" in m.details[0] and "got nan" in m.details[0]
 
 
 def test_nonfinite_on_a_zero_dim_tensor():
     m = only_mismatch(compare_values(torch.tensor(2.0), torch.tensor(float("nan"))))
     assert m.kind == "nonfinite"
-    assert "first at index ()" in m.details[0]
+    assert "first at element [()]" in m.details[0]
 
 
 def test_nan_in_both_at_the_same_place_is_ok():
@@ -251,7 +251,7 @@ def test_value_report_numbers_on_a_crafted_example():
     assert "max absolute error 3," in m.details[1]
     assert "max relative error 0.3 " in m.details[1]
     assert "rtol=1.3e-06, atol=1e-05" in m.details[1]
-    assert m.details[2] == "worst at index (1, 1): expected 10.0, got 7.0"
+    assert m.details[2] == "worst at element [1, 1]: expected 10.0, got 7.0"
 
 
 def test_value_report_counts_percentage():
@@ -260,7 +260,7 @@ def test_value_report_counts_percentage():
     got[5] = 1.0
     m = only_mismatch(compare_values(expected, got))
     assert m.summary == "1 of 8 elements (12.5%) differ beyond tolerance"
-    assert "worst at index (5,): expected 0.0, got 1.0" in m.details[2]
+    assert "worst at element [5]: expected 0.0, got 1.0" in m.details[2]
 
 
 def test_integer_tensors_are_exact():
@@ -269,7 +269,7 @@ def test_integer_tensors_are_exact():
     m = only_mismatch(compare_values(expected, torch.tensor([1, 2, 4])))
     assert m.kind == "values"
     assert m.summary.startswith("1 of 3 elements")
-    assert "worst at index (2,): expected 3, got 4" in m.details[2]
+    assert "worst at element [2]: expected 3, got 4" in m.details[2]
     assert "rtol=0, atol=0" in m.details[1]
 
 
@@ -287,7 +287,7 @@ def test_bool_tensors_are_exact():
     assert compare_values(expected, expected.clone()).ok
     m = only_mismatch(compare_values(expected, torch.tensor([True, True, True])))
     assert m.kind == "values"
-    assert "worst at index (1,): expected False, got True" in m.details[2]
+    assert "worst at element [1]: expected False, got True" in m.details[2]
 
 
 # --------------------------------------------------------------------------- tolerances
@@ -421,7 +421,7 @@ def test_non_contiguous_inputs_compare_by_value():
     wrong = transposed.clone()
     wrong[2, 1] = -1.0
     m = only_mismatch(compare_values(transposed, wrong))
-    assert "worst at index (2, 1): expected 6.0, got -1.0" in m.details[2]
+    assert "worst at element [2, 1]: expected 6.0, got -1.0" in m.details[2]
 
 
 def test_tensors_that_require_grad_are_compared_by_value():
@@ -476,12 +476,13 @@ def test_describe_mismatch_says_where_a_trajectory_diverged():
     comparison = compare_values(expected, got)
     reason, text = feedback.describe_mismatch(check, comparison, trajectory_length=10)
     assert "diverged at step 4 of 10" in reason
-    assert "['param']" in reason
+    assert reason.startswith("diverged at step 4 of 10, in param: ")
     assert reason.endswith(comparison.first.summary)
     assert text.startswith("Compared: ten Adam steps.")
     assert "First difference, diverged at step 4 of 10" in text
-    assert "Also different: [4]['param'], [5]['param'], [6]['param'], [7]['param'] and 2 more." \
-        in text
+    # the same convention as the first difference: steps counted from 1
+    assert "Also different: step 5 › param, step 6 › param, step 7 › param, step 8 › param " \
+        "and 2 more." in text
 
 
 def test_describe_mismatch_for_a_whole_snapshot_and_without_length():
@@ -495,7 +496,7 @@ def test_describe_mismatch_without_trajectory_names_the_path():
     check = Check(id="c", title="t", kind="agreement", scenario="x", points=1)
     comparison = compare_values(_trajectory(4), _trajectory(4, diverge_at=1))
     reason, _ = feedback.describe_mismatch(check, comparison, trajectory_length=4)
-    assert reason.startswith("in [1]['param']: ")
+    assert reason.startswith("in item 2 › param: ")
     assert "diverged" not in reason
 
 

@@ -33,8 +33,8 @@ def _mistake(mid):
 
 
 def _result(check, status, named=()):
-    reason = "in ['x']: 1 of 3 elements differ"
-    feedback = "Compared: something.\n\nFirst difference, in ['x']"
+    reason = "in x: 1 of 3 elements differ"
+    feedback = "Compared: something.\n\nFirst difference, in x"
     if named:
         reason = f"looks like: {named[0].title} ({reason})"
         feedback = f"{feedback}\n\n{describe_diagnosis(list(named))}"
@@ -59,7 +59,7 @@ def test_evidence_from_a_later_check_rewrites_the_named_mistake():
     grader._results["c"] = _result("c", R.PASSED)      # graded after "a"
     grader.reconsider([failed, grader._results["c"]])
     assert failed.diagnosis == ["second"]
-    assert failed.reason == "looks like: the second mistake (in ['x']: 1 of 3 elements differ)"
+    assert failed.reason == "looks like: the second mistake (in x: 1 of 3 elements differ)"
     assert "the first mistake" not in failed.feedback and "the second mistake" in failed.feedback
     assert failed.feedback.count("Diagnosis:") == 1
 
@@ -72,7 +72,7 @@ def test_when_every_named_mistake_is_ruled_out_none_is_named():
     grader._named["a"] = [only]
     grader.reconsider([failed])
     assert failed.diagnosis == [] and "Diagnosis" not in failed.feedback
-    assert failed.reason == "in ['x']: 1 of 3 elements differ"
+    assert failed.reason == "in x: 1 of 3 elements differ"
 
 
 def test_a_check_that_failed_too_rules_nothing_out():

@@ -127,7 +127,7 @@ def test_a_mistaken_cell_names_the_mistake_and_shows_no_reference_value(course):
             continue
         assert mistake.title in text, (key, text)
         assert not re.search(r"expected -?\d", text), text
-        assert "worst at index" not in text and "absolute error" not in text
+        assert "worst at element" not in text and "absolute error" not in text
     passing = [key for key, out in outputs.items() if key not in failing]
     assert passing and all(_text(outputs[k]).startswith("PASS") for k in passing)
 

@@ -181,3 +181,47 @@ def test_a_hang_is_stopped_in_seconds_at_the_line_it_was_on(pytester, adam, kit_
     assert "did not finish within 5 s; it was at line" in text
     run.stdout.fnmatch_lines(["*running line * of 03_adam/optimizers.py, in _update_bucket:",
                               "*    while waited < 10:", "*    waited = 0"])
+
+
+def test_in_process_writes_a_script_that_reproduces_a_failed_check(pytester, kit_root, tmp_path):
+    """Debug mode: a wrong value comes with a script that calls the student's function on
+    the check's recorded inputs (or re-runs the whole check, for objects), in one process."""
+    import subprocess
+    import sys
+
+    from autograder.manifest import apply_patches, load_manifest
+    tensors = load_manifest().assignment("01_tensors")
+    mistake = next(m for m in tensors.mistakes if m.id == "softmax_normalises_over_everything")
+    tree = tmp_path / "tree" / "01_tensors"
+    tree.mkdir(parents=True)
+    source = (kit_root / "reference" / "01_tensors" / "tensors.py").read_text()
+    (tree / "tensors.py").write_text(apply_patches(source, mistake))
+    run = pytester.runpytest_subprocess(str(kit_root / "assignments" / "01_tensors"),
+                                        "--solution", str(tmp_path / "tree"), "--in-process",
+                                        "-k", "softmax_f32", "-p", "no:cacheprovider")
+    assert run.ret == 1
+    script = pytester.path / "autograder-repro" / "01_tensors-softmax_f32.py"
+    run.stdout.fnmatch_lines([f"*python -m pdb {script} reproduces it in one process.*"])
+    import torch
+    calls = torch.load(script.with_suffix(".pt"), weights_only=True)
+    assert calls and {c["function"] for c in calls} == {"softmax"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    # the student's softmax on the first recorded input: rows that do not sum to 1
+    assert done.stdout.startswith("tensor(")
+    # an optimizer's inputs are objects: the script re-runs the whole check instead
+    tree = tmp_path / "adam" / "03_adam"
+    tree.mkdir(parents=True)
+    adam = load_manifest().assignment("03_adam")
+    mistake = next(m for m in adam.mistakes if m.id == "adam_eps_inside_sqrt")
+    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
+    (tree / "optimizers.py").write_text(apply_patches(source, mistake))
+    run = pytester.runpytest_subprocess(str(kit_root / "assignments" / "03_adam"),
+                                        "--solution", str(tmp_path / "adam"), "--in-process",
+                                        "-k", "adam_f32", "-p", "no:cacheprovider")
+    script = pytester.path / "autograder-repro" / "03_adam-adam_f32.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("[FAIL] 0/3: looks like: Adam's eps inside the square root")

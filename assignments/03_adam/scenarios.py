@@ -7,10 +7,16 @@ so the reference and the student see exactly the same numbers.
 import torch
 
 STEPS = 8
-FROZEN, SOMETIMES_NONE, NONE_AT_STEP = "p2", "p3", 3
+# The parameters, by the names the feedback uses. Group 1 holds WEIGHT, SMALL and
+# SOMETIMES_NONE (its grad is None at step NONE_AT_STEP + 1); group 2 holds FROZEN and SECOND.
+WEIGHT = "weight (group 1)"
+SMALL = "small-gradient bias (group 1)"
+FROZEN = "frozen weight (group 2)"
+SOMETIMES_NONE = "bias without a gradient at step 4 (group 1)"
+SECOND = "weight (group 2)"
+NONE_AT_STEP = 3   # an index: the 4th step
 
-# Hyperparameters per param group, by configuration name. Group 0 holds p0, p1
-# and p3 (p3's grad is None at one step); group 1 holds the frozen p2 and p4.
+# Hyperparameters per param group, by configuration name.
 CONFIGS = {
     "sgd_momentum": [dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
                      dict(lr=0.05, momentum=0.5, weight_decay=1.0)],
@@ -117,21 +123,22 @@ def minimize_least_squares(impl, *, seed, device, dtype="float32"):
 
 
 def _parameters(g, dtype, device):
-    shapes = {"p0": (3, 4), "p1": (5,), "p2": (2, 2, 2), "p3": (6,), "p4": (2, 3)}
+    shapes = {WEIGHT: (3, 4), SMALL: (5,), FROZEN: (2, 2, 2), SOMETIMES_NONE: (6,),
+              SECOND: (2, 3)}
     params = {name: torch.randn(shape, generator=g, dtype=dtype).to(device)
               for name, shape in shapes.items()}
     targets = {name: torch.randn(p.shape, generator=g, dtype=dtype).to(device)
                for name, p in params.items()}
-    # p1 starts next to its target with a tiny weight: its gradients are ~1e-4, so
+    # SMALL starts next to its target with a tiny weight: its gradients are ~1e-4, so
     # where eps sits in the denominator is visible.
-    params["p1"] = targets["p1"] + 1e-2 * torch.randn(5, generator=g, dtype=dtype).to(device)
+    params[SMALL] = targets[SMALL] + 1e-2 * torch.randn(5, generator=g, dtype=dtype).to(device)
     for name, p in params.items():
         p.requires_grad_(name != FROZEN)
     return params, targets
 
 
 def _loss(params, targets, noise, step):
-    weights = {"p0": 1.0, "p1": 5e-3, "p2": 1.0, "p3": 0.7, "p4": 2.0}
+    weights = {WEIGHT: 1.0, SMALL: 5e-3, FROZEN: 1.0, SOMETIMES_NONE: 0.7, SECOND: 2.0}
     total = 0.0
     for name, p in params.items():
         if name == FROZEN or (name == SOMETIMES_NONE and step == NONE_AT_STEP):
@@ -162,21 +169,22 @@ def _state_value(key, value):
 def optimizer_trajectory(impl, *, seed, device, optimizer, config, dtype="float64", steps=STEPS):
     """Every parameter and state entry after each of ``steps`` steps.
 
-    Two param groups with different hyperparameters; p2 is frozen
-    (requires_grad=False, so its grad is always None) and p3's grad is None at
+    Two param groups with different hyperparameters; FROZEN is frozen
+    (requires_grad=False, so its grad is always None) and SOMETIMES_NONE's grad is None at
     step 4 (index 3), after it already has state.
     """
     g = _generator(seed)
     params, targets = _parameters(g, _dtype(dtype), device)
     groups = CONFIGS[config]
     cls = getattr(impl.optimizers, optimizer)
-    opt = cls([dict(groups[0], params=[params["p0"], params["p1"], params["p3"]]),
-               dict(groups[1], params=[params["p2"], params["p4"]])], **_required(optimizer))
+    opt = cls([dict(groups[0], params=[params[WEIGHT], params[SMALL],
+                                       params[SOMETIMES_NONE]]),
+               dict(groups[1], params=[params[FROZEN], params[SECOND]])], **_required(optimizer))
     snapshots = []
     for step in range(steps):
-        # p1's noise is as small as its gradient (~1e-4), so eps's place shows in every
+        # SMALL's noise is as small as its gradient (~1e-4), so eps's place shows in every
         # configuration (sqrt(v_hat) + eps against sqrt(v_hat + eps))
-        noise = {n: (1e-4 if n == "p1" else 0.1)
+        noise = {n: (1e-4 if n == SMALL else 0.1)
                  * torch.randn(p.shape, generator=g, dtype=p.dtype).to(device)
                  for n, p in params.items()}
         opt.zero_grad()
@@ -200,8 +208,8 @@ def state_dict_resume(impl, *, seed, device, optimizer, config, dtype="float64")
     cls = getattr(impl.optimizers, optimizer)
 
     def build(ps):
-        return cls([dict(groups[0], params=[ps["p0"], ps["p1"], ps["p3"]]),
-                    dict(groups[1], params=[ps["p2"], ps["p4"]])], **_required(optimizer))
+        return cls([dict(groups[0], params=[ps[WEIGHT], ps[SMALL], ps[SOMETIMES_NONE]]),
+                    dict(groups[1], params=[ps[FROZEN], ps[SECOND]])], **_required(optimizer))
 
     opt = build(params)
     noises = [{n: 0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype).to(device)

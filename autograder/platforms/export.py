@@ -73,7 +73,7 @@ def export(destination, assignments=None, manifest=None, kit_root=KIT_ROOT, forc
         '"""Loads the grader\'s pytest plugin: `pytest 03_adam` grades that assignment."""\n'
         'pytest_plugins = ["autograder.pytest_plugin"]\n')
     (destination / ".gitignore").write_text("__pycache__/\n*.pyc\n.venv/\nresults/\n"
-                                            "results.json\n*.egg-info/\n")
+                                            "results.json\n*.egg-info/\nautograder-repro/\n")
     (destination / "README.md").write_text(student_readme(chosen))
     workflow = destination / ".github" / "workflows" / "classroom.yml"
     workflow.parent.mkdir(parents=True)
@@ -135,12 +135,10 @@ def _toml(value):
 
 
 def _pyproject(kit_root):
-    """The kit's project file, as the students' project: only what grading needs."""
+    """The kit's project file, as the students' project: its dependencies (what grading
+    needs), without the extras (the instructor's tools)."""
     raw = tomllib.loads((Path(kit_root) / "pyproject.toml").read_text())
-    keep = [d for d in raw["project"]["dependencies"]
-            if not d.split(">")[0].split("<")[0].split("=")[0].strip() in
-            ("nbgrader", "matplotlib", "tqdm")]
-    dependencies = "\n".join(f"    {_toml(d)}," for d in keep)
+    dependencies = "\n".join(f"    {_toml(d)}," for d in raw["project"]["dependencies"])
     return f'''[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
