@@ -301,7 +301,7 @@ def checks_table(assignment):
                 f"budget {check.budget:g}x" if check.kind == "speed" else "agreement")
         rows.append(f"| `{check.id}` | {check.points:g} | {check.title} ({kind}) |")
     total = sum(c.points for c in assignment.checks)
-    rows.append(f"| **total** | **{total:g}** | GPU checks count only where CUDA is present |")
+    rows.append(f"| **total** | **{total:g}** | GPU checks are graded where CUDA is; elsewhere they are not evaluated and stay in the maximum |")
     return "\n".join(rows)
 
 

@@ -317,12 +317,15 @@ def _float_leaves(variant, reference, got, out):
             out.append(tuple(t.detach().to("cpu", torch.float64)
                              for t in (variant, reference, got)))
             return True
-        return torch.equal(variant.cpu(), got.cpu()) or torch.equal(reference.cpu(), got.cpu())
+        return torch.equal(variant.cpu(), got.cpu())   # as for other exact leaves, below
     if isinstance(reference, float) and isinstance(variant, float) and isinstance(got, float):
         out.append(tuple(torch.tensor([x], dtype=torch.float64)
                          for x in (variant, reference, got)))
         return True
-    return variant == got or reference == got
+    # A leaf that is not a float (a count, a flag, an exception's name) must equal the
+    # mistake's: where the mistake changes it and got does not, that is evidence against
+    # the mistake; where the mistake leaves it as the reference has it, so must got.
+    return bool(variant == got)
 
 
 _RAISED = re.compile(r"raise[sd]? ([A-Za-z_][\w.]*)")

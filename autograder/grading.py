@@ -417,7 +417,8 @@ class Grader:
         if why:
             return self._result(check, R.INSTRUCTOR, reason=f"graded by your instructor ({why})",
                                 feedback=f"This check is graded by your instructor, not here: "
-                                         f"{why}. It does not count towards the total shown.")
+                                         f"{why}. It scores nothing here and stays in the "
+                                         f"maximum, which is the same everywhere.")
         if check.kind == "speed":
             return self._grade_speed(check)
         return self._grade_agreement(check)

@@ -103,3 +103,24 @@ def test_looks_like_a_mistake_by_the_stated_criterion():
     # another structure never looks alike
     assert not looks_like(variant, reference, {"w": near["w"][:10], "loss": 0.74})
     assert not looks_like(variant, reference, {"w": near["w"]})
+
+
+def test_an_exact_leaf_the_mistake_changes_must_change_in_the_result_too():
+    """A flag, a count or an exception's name that the mistake changes and the student's
+    result does not is evidence against the mistake, however close the numbers are (a
+    checkpoint without the optimizer is not one that pickles the model object, although
+    both leave the optimizer's step count as a fresh optimizer's)."""
+    import torch
+
+    from autograder.compare import looks_like
+    reference = {"steps": 92.0, "epoch": 2, "restored": {"rng": True, "optimizer": True},
+                 "w": torch.zeros(3, dtype=torch.float64)}
+    variant = {"steps": 46.0, "epoch": "raises UnpicklingError",
+               "restored": {"rng": False, "optimizer": False},
+               "w": torch.zeros(3, dtype=torch.float64)}
+    got = {"steps": 46.0, "epoch": 2, "restored": {"rng": True, "optimizer": False},
+           "w": torch.zeros(3, dtype=torch.float64)}
+    assert not looks_like(variant, reference, got)
+    same_way = dict(got, epoch="raises UnpicklingError", restored={"rng": False,
+                                                                  "optimizer": False})
+    assert looks_like(variant, reference, same_way)

@@ -21,7 +21,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.grading import cuda_available
-from autograder.manifest import ManifestError, apply_patches
+from autograder.manifest import ManifestError, apply_patches, load_manifest
 from autograder.platforms import gradescope
 
 pytestmark = pytest.mark.slow
@@ -31,6 +31,7 @@ MISTAKE = "adam_eps_inside_sqrt"
 HIDDEN_SEED = 4242
 KIT_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = (KIT_ROOT / "reference" / ASSIGNMENT / "optimizers.py").read_text()
+ADAM_POINTS = sum(c.points for c in load_manifest().assignment(ASSIGNMENT).checks)
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +139,12 @@ def test_the_zip_has_gradescopes_layout_and_the_kit(built, adam, tmp_path):
     assert gradescope.read_config(_written(tmp_path, config)) == built.config
     assert built.config.assignments == (ASSIGNMENT,) and built.config.seed == HIDDEN_SEED
     assert f"seed = {HIDDEN_SEED}" in config and 'sandbox_user = "nobody"' in config
-    # Gradescope has no GPU: its most is the points of the checks that run on the CPU
-    assert built.max_score == sum(c.points for c in adam.checks if c.device != "cuda")
+    # the maximum is every check's points, as on every machine; Gradescope has no GPU, so
+    # the GPU checks' points cannot be earned there, and build says which
+    assert built.max_score == sum(c.points for c in adam.checks)
     assert built.not_evaluated == [f"{ASSIGNMENT}::{c.id}" for c in adam.checks
                                    if c.device == "cuda"]
+    assert built.unearnable == sum(c.points for c in adam.checks if c.device == "cuda")
 
 
 def _written(folder, text):
@@ -236,12 +239,19 @@ def graded(built, adam, tmp_path_factory):
     return outcomes
 
 
+def ran(tests):
+    """The tests of checks that ran here (not the GPU checks on a machine without CUDA)."""
+    return [t for t in tests if t["extra_data"]["status"] != "not_evaluated"]
+
+
 def check_results(name, graded, maximum):
     """The parts every results.json shares: it parses, the hidden-seed tests carry every
-    point, the public-seed ones none, and the top-level score is the hidden tests' sum."""
+    point (the maximum is the same on every machine), the public-seed ones none, and the
+    top-level score is the hidden tests' sum."""
     done, results = graded[name]
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sum(t["max_score"] for t in hidden(results)) == maximum
+    assert sum(t["max_score"] for t in ran(hidden(results))) == maximum
+    assert sum(t["max_score"] for t in hidden(results)) == ADAM_POINTS
     assert all(t["max_score"] == 0 and t["score"] == 0 for t in public(results))
     assert results["score"] == sum(t["score"] for t in hidden(results))
     assert isinstance(results["execution_time"], int) and results["visibility"] == "visible"
@@ -263,7 +273,10 @@ def test_a_correct_submission_scores_full_marks(graded, adam, maximum):
         for check in adam.checks:
             test = by_check(tests)[check.id]
             if check.device == "cuda" and not cuda_available():
-                assert (test["status"], test["max_score"]) == ("failed", 0)
+                points = 0 if tests is public(results) else check.points
+                assert (test["status"], test["score"], test["max_score"]) == ("failed", 0,
+                                                                               points)
+                assert test["extra_data"]["status"] == "not_evaluated"
                 assert "not evaluated: needs CUDA" in test["output"]
             else:
                 assert test["status"] == "passed", test
@@ -278,7 +291,7 @@ def test_a_known_mistake_loses_points_and_is_named(graded, adam, maximum):
     results = check_results("mistaken", graded, maximum)
     _, mistake = mistaken_source(adam)
     assert 0 < results["score"] < maximum
-    lost = [t for t in hidden(results) if t["score"] < t["max_score"]]
+    lost = [t for t in ran(hidden(results)) if t["score"] < t["max_score"]]
     assert lost and all(t["score"] == 0 for t in lost)
     named = [t for t in lost if f"looks like: {mistake.title}" in t["output"]]
     assert named, [t["output"][:300] for t in lost]
@@ -299,8 +312,8 @@ def test_an_empty_submission_says_the_file_is_missing(graded, maximum):
     assert "Your submission is empty" in results["output"] and message in results["output"]
     for test in hidden(results):
         assert test["score"] == 0 and test["status"] == "failed"
-        if test["max_score"]:
-            assert message in test["output"]
+    for test in ran(hidden(results)):
+        assert message in test["output"]
 
 
 def test_a_syntax_error_scores_zero_and_names_the_error(graded, maximum):
@@ -308,7 +321,7 @@ def test_a_syntax_error_scores_zero_and_names_the_error(graded, maximum):
     assert results["score"] == 0
     assert "SyntaxError" in results["output"]
     assert f'File "{ASSIGNMENT}/optimizers.py", line' in results["output"]
-    counted = [t for t in hidden(results) if t["max_score"]]
+    counted = ran(hidden(results))
     assert all(t["score"] == 0 for t in counted)
     assert sum("SyntaxError" in t["output"] for t in counted) >= len(counted) - 1
 

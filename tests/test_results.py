@@ -18,7 +18,7 @@ def result(check, status, points, max_points, reason="", assignment="03_adam", *
 def report():
     r = Report(solution="reference", notes=["seed offset 0"])
     r.add(result("step", PASSED, 2, 2, "matches the reference"))
-    r.add(result("bias", FAILED, 0, 3, "in ['m']: 1 of 4 elements differ"))
+    r.add(result("bias", FAILED, 0, 3, "in m: 1 of 4 elements differ"))
     r.add(result("speed", PASSED, 1.5, 1.5, "1.10x the reference time"))
     r.add(result("cuda", NOT_EVALUATED, 0, 4, "needs a CUDA device"))
     return r
@@ -37,16 +37,17 @@ def row_for(table, name):
 # --------------------------------------------------------------------------- scores
 
 
-def test_scores_leave_out_not_evaluated_checks(report):
+def test_the_maximum_holds_every_check_evaluated_here_or_not(report):
     assert report.score == 3.5
-    assert report.max_score == 6.5          # 2 + 3 + 1.5; the CUDA check's 4 do not count
+    assert report.max_score == 10.5         # 2 + 3 + 1.5 + the CUDA check's 4: every machine
+    assert report.evaluated_max == 6.5      # what could run here
     assert [r.check for r in report.not_evaluated] == ["cuda"]
 
 
-def test_not_evaluated_points_never_count_even_if_set():
+def test_not_evaluated_points_never_score_even_if_set():
     r = Report()
     r.add(result("cuda", NOT_EVALUATED, 4, 4, "no CUDA"))
-    assert r.score == 0 and r.max_score == 0
+    assert r.score == 0 and r.max_score == 4 and r.evaluated_max == 0
 
 
 # --------------------------------------------------------------------------- table
@@ -67,14 +68,16 @@ def test_table_has_a_row_per_check_with_points_and_status(report):
 
 def test_table_total_line(report):
     total = row_for(report.format_table(), "TOTAL")
-    assert total.split() == ["TOTAL", "3.5/6.5", "54%"]
+    # no percentage that would read as a grade while points were not evaluated here
+    assert total.split() == ["TOTAL", "3.5/10.5", "(4", "points", "not", "evaluated", "here)"]
 
 
 def test_table_not_evaluated_line(report):
     table = report.format_table()
     line = [line for line in rows(table) if line.startswith("Not evaluated here")]
-    assert line == ["Not evaluated here (1 check(s), 4 points, not counted): "
-                    "cuda: needs a CUDA device"]
+    assert line == ["Not evaluated here (1 check(s), 4 points): cuda: needs a CUDA device. "
+                    "They stay in the maximum, which is the same on every machine: they are "
+                    "graded where they can run."]
     assert "The grader itself failed" not in table
 
 
@@ -93,7 +96,7 @@ def test_grader_error_adds_a_line_that_clears_the_student(report):
     lines = [line for line in rows(table) if line.startswith("The grader itself failed")]
     assert lines == ["The grader itself failed on 1 check(s): this is not your fault; "
                      "tell your instructor."]
-    assert report.max_score == 7.5  # a grader error still counts towards the maximum
+    assert report.max_score == 11.5  # a grader error still counts towards the maximum
 
 
 @pytest.mark.parametrize("status, label", [
@@ -138,7 +141,7 @@ def test_empty_report_table():
 
 def test_to_gradescope_structure(report):
     data = report.to_gradescope()
-    assert data["score"] == 3.5 and data["max_score"] == 6.5
+    assert data["score"] == 3.5 and data["max_score"] == 10.5
     assert data["output"] == "Solution graded: reference\nseed offset 0"
     assert len(data["tests"]) == 4
     for test in data["tests"]:
@@ -148,13 +151,15 @@ def test_to_gradescope_structure(report):
     assert (step["score"], step["max_score"], step["status"]) == (2, 2, "passed")
     assert step["output"] == "[PASS] matches the reference"  # the reason once, no feedback
     assert (bias["score"], bias["max_score"], bias["status"]) == (0, 3, "failed")
-    assert bias["output"].startswith("[FAIL] in ['m']")
+    assert bias["output"].startswith("[FAIL] in m")
     assert speed["score"] == 1.5
-    # not evaluated: shown, worth nothing either way, and never marked as passed (Gradescope
-    # marks a test without a status passed when score == max_score, 0 == 0 here)
-    assert (cuda["score"], cuda["max_score"], cuda["status"]) == (0, 0, "failed")
+    # not evaluated: shown, scoring nothing, in the maximum, never marked as passed, and its
+    # own status beside Gradescope's two
+    assert (cuda["score"], cuda["max_score"], cuda["status"]) == (0, 4, "failed")
+    assert cuda["extra_data"] == {"status": "not_evaluated"}
+    assert step["extra_data"] == {"status": "passed"}
     assert "[N/A] needs a CUDA device" in cuda["output"]
-    assert "did not run here" in cuda["output"] and "carries no points" in cuda["output"]
+    assert "did not run here" in cuda["output"] and "scores nothing here" in cuda["output"]
     assert sum(t["score"] for t in data["tests"]) == data["score"]
     assert sum(t["max_score"] for t in data["tests"]) == data["max_score"]
 
@@ -182,7 +187,7 @@ def test_write_results_replaces_an_existing_file(tmp_path, report):
     path = tmp_path / "results.json"
     path.write_text("stale, not json")
     write_results(report, str(path))
-    assert json.loads(path.read_text())["max_score"] == 6.5
+    assert json.loads(path.read_text())["max_score"] == 10.5
 
 
 def test_write_results_survives_an_unserialisable_field_in_the_output(tmp_path, report):

@@ -268,6 +268,7 @@ def resume(impl, *, seed, device):
         first = setup()
         torch.manual_seed(3100 + seed)
         run(first, 2)
+        saved_rng, saved_order = torch.get_rng_state(), first[3].get_state()
         impl.training.save_checkpoint(path, first[0], first[1], 2, first[3])
         run(first, 2)
         loads_as_data = _outcome(lambda: isinstance(torch.load(path, weights_only=True), dict))
@@ -286,6 +287,10 @@ def resume(impl, *, seed, device):
                                                                    second[3]))
         finally:
             torch.load = real_load
+        # probes: which part of the state came back (each missing part has its own mistake)
+        restored = {"torch's global random state": torch.equal(torch.get_rng_state(), saved_rng),
+                    "the loader's generator": torch.equal(second[3].get_state(), saved_order),
+                    "the optimizer's state": bool(second[1].state_dict()["state"])}
         run(second, 2)
         # a checkpoint saved with a generator loads without one too (generator=None)
         third = setup()
@@ -301,7 +306,9 @@ def resume(impl, *, seed, device):
             "load_checkpoint never loads with weights_only=False": False not in loads,
             "returned epoch when loaded without a generator": without_generator,
             "resumed weights equal the uninterrupted run's": same,
-            "resumed optimizer step count": float(second[1].state_dict()["state"][0]["step"])}
+            "restored by load_checkpoint": restored,
+            "resumed optimizer step count": _outcome(
+                lambda: float(second[1].state_dict()["state"][0]["step"]))}
 
 
 def digits_run(impl, *, seed, device):

@@ -176,24 +176,34 @@ result looks like a known mistake, they name it.
 |---|---|---|---:|
 {rows}
 
-## Set up (two commands, Python 3.11)
+## Set up (two commands, Python 3.11 or newer; Linux, macOS or Windows)
 
 ```bash
-python3.11 -m venv .venv && source .venv/bin/activate
+python3.11 -m venv .venv && source .venv/bin/activate    # Windows: .venv\\Scripts\\activate
 pip install -e .
 ```
 
 (`pip install -e .` installs PyTorch, a large download the first time. On a machine without
-a GPU, `pip install torch torchvision --index-url {github.TORCH_CPU_INDEX}` first gives you
-the smaller CPU-only build.)
+an NVIDIA GPU, `pip install torch torchvision --index-url {github.TORCH_CPU_INDEX}` first
+gives you the much smaller CPU-only build; with a CUDA GPU keep the default one, and the GPU
+checks run on your machine too. Every system grades the same checks with the same points;
+only Linux also sandboxes your code.)
 
 ## Run the checks
 
 ```bash
-pytest {first.id}          # one assignment
-pytest                     # all of them
-pytest {first.id} -k adam  # only the checks whose names match
+pytest {first.id}               # one assignment
+pytest                          # all of them
+pytest {first.id} -k some_name  # only the checks whose names contain some_name
+pytest {first.id} -s            # also show what your code printed in passing checks
+pytest {first.id} --in-process --pdb   # debug: your code runs inside pytest
 ```
+
+A run of some checks ends with "partial: N of M checks run, not a grade". A check that hangs
+is stopped after a few seconds (a multiple of the reference's own time), and the message
+shows the line it was running and its variables. With `--in-process`, a wrong value also
+writes `autograder-repro/<check>.py`, a script that reproduces the check in one process for
+your debugger.
 
 At the end you get a points table:
 
@@ -203,9 +213,10 @@ At the end you get a points table:
 - `ERROR`: your code raised an exception (the message shows your line), `TIMEOUT`: it did
   not finish, `TODO`: not implemented yet, `NO IMPORT`: the file does not import;
 - `FORBIDDEN`: you used the torch function or class the task asks you to write yourself;
-- `N/A`: cannot run on this machine (a GPU check without a GPU); not counted;
+- `N/A`: cannot run on this machine (a GPU check without a GPU): it scores nothing here
+  and stays in the maximum, which is the same on every machine;
 - `LATER`: graded by your instructor, not here (checks timed against the reference
-  solution, which this repository does not hold); not counted here.
+  solution, which this repository does not hold): in the maximum, not graded here.
 
 Speed checks time your code against a torch built-in doing the same work, and the message
 says which: for example "the reference Adam step takes 1.03x `torch.optim.Adam(foreach=True)`,

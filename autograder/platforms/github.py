@@ -59,16 +59,19 @@ def set_output(name, value):
 
 def summary_markdown(results_folder):
     """The points of every graded assignment, as the job summary shows them."""
-    rows, total, maximum, later = [], 0.0, 0.0, []
+    rows, total, maximum, later, elsewhere = [], 0.0, 0.0, [], []
     for path in sorted(Path(results_folder).glob("*.json")):
         data = json.loads(path.read_text())
         score, top = data.get("score", 0), data.get("max_score", 0)
         total += score
         maximum += top
-        failing = [t["name"].split(" — ")[0] for t in data.get("tests", [])
-                   if t.get("max_score") and t.get("score", 0) < t["max_score"]]
-        later += [t["name"].split(" — ")[0] for t in data.get("tests", [])
-                  if "instructor" in t.get("tags", [])]
+        tests = data.get("tests", [])
+        later += [t["name"].split(" — ")[0] for t in tests if "instructor" in t.get("tags", [])]
+        elsewhere += [t["name"].split(" — ")[0] for t in tests
+                      if "not_evaluated" in t.get("tags", [])]
+        failing = [t["name"].split(" — ")[0] for t in tests
+                   if t.get("max_score") and t.get("score", 0) < t["max_score"]
+                   and not {"instructor", "not_evaluated"} & set(t.get("tags", []))]
         shown = ", ".join(name.split("::")[-1] for name in failing[:6])
         more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
         rows.append(f"| {path.stem} | {score:g}/{top:g} | {shown}{more} |")
@@ -77,6 +80,10 @@ def summary_markdown(results_folder):
     if later:
         lines.append(f"Graded by your instructor, not here ({len(later)} checks): "
                      + ", ".join(name.split("::")[-1] for name in later) + ".")
+    if elsewhere:
+        lines.append(f"Not evaluated on this machine (no GPU, {len(elsewhere)} checks): "
+                     + ", ".join(name.split("::")[-1] for name in elsewhere)
+                     + ". Their points stay in the maximum, the same on every machine.")
     lines.append("This score is a convenience: your grade is your instructor's run of the "
                  "pristine grader, with hidden seeds.")
     return "\n".join(lines) + "\n"
