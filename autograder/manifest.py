@@ -225,7 +225,8 @@ def _assignment(entry, manifest_dir, where):
     _require(load_timeout > 0, where, f"load_timeout must be > 0, got {load_timeout}")
     timeout_factor = float(_field(entry, "timeout_factor", (int, float), where, 20.0))
     _require(timeout_factor >= 2, where, f"timeout_factor must be >= 2, got {timeout_factor}")
-    timeout_floor = float(_field(entry, "timeout_floor", (int, float), where, 5.0))
+    timeout_floor = float(_field(entry, "timeout_floor", (int, float), where,
+                                 min(5.0, timeout)))
     _require(0 < timeout_floor <= timeout, where,
              f"timeout_floor must be > 0 and at most the timeout ({timeout:g} s), "
              f"got {timeout_floor}")

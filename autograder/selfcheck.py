@@ -3,7 +3,12 @@
 - the reference scores full marks;
 - the untouched template scores 0, every check saying "not implemented";
 - every known mistake, applied to a copy of the reference, loses points and
-  is named in the feedback of at least one check it fails;
+  is named in the feedback of at least one check it fails. Where the snapshots are in
+  sync with the kit, a mistake is graded on the checks whose result it changes (the
+  snapshots list them): the checks it does not change pass for it as for the reference,
+  and they cannot rule out its name either (a check rules a mistake out only when the
+  mistake changes it), so the outcome is the same as grading every check, without the
+  speed checks' timing;
 - student_template/ is in sync with reference/.
 
 One reference worker serves all of these gradings, as it would a class batch.
@@ -45,24 +50,62 @@ def check_assignment(assignment, checks=None, mistakes=None, cuda=None):
     outcome = SelfCheck(assignment.id)
     selected = [c for c in assignment.checks if checks is None or c.id in checks]
     reference = ReferenceSide(assignment)
+    zygote = _zygote(assignment)   # every grading's worker forked warm, as in a batch
     try:
-        _expect_full_marks(outcome, _grade(assignment, REFERENCE_ROOT, reference, selected, cuda))
-        _expect_zero(outcome, _grade(assignment, TEMPLATE_ROOT, reference, selected, cuda))
+        _expect_full_marks(outcome, _grade(assignment, REFERENCE_ROOT, reference, selected,
+                                           cuda, zygote))
+        _expect_zero(outcome, _grade(assignment, TEMPLATE_ROOT, reference, selected, cuda,
+                                     zygote))
         chosen = [m for m in assignment.mistakes if mistakes is None or m.id in mistakes]
+        changed = _changed_checks(assignment, selected)
         with tempfile.TemporaryDirectory(prefix="kit-mistakes-") as scratch:
             for mistake in chosen:
+                checks = selected if changed is None else changed.get(mistake.id, [])
+                if not checks:
+                    outcome.problems.append(f"mistake {mistake.id} changes the result of no "
+                                            f"check (the snapshots record none)")
+                    continue
                 tree = build_mistake_tree(assignment, mistake, Path(scratch) / mistake.id)
-                report = _grade(assignment, tree, reference, selected, cuda)
+                report = _grade(assignment, tree, reference, checks, cuda, zygote)
                 _expect_named(outcome, mistake, report)
     finally:
         reference.close()
+        if zygote is not None:
+            zygote.close()
     for problem in template_differences(REFERENCE_ROOT, TEMPLATE_ROOT, [assignment.id]):
         outcome.problems.append(f"template out of date: {problem.splitlines()[0]}")
     return outcome
 
 
-def _grade(assignment, root, reference, checks, cuda):
-    grader = Grader(assignment, root, reference, cuda=cuda)
+def _changed_checks(assignment, selected):
+    """mistake id -> the selected checks whose result it changes, from the snapshots; None
+    when they are missing or out of date (every selected check is graded then)."""
+    from autograder import snapshots
+    recorded = snapshots.SnapshotSet.of(assignment)
+    if recorded is None or recorded.data.get("digest") != snapshots.digest(assignment):
+        return None
+    changed = {}
+    for check in selected:
+        if recorded.covers(check):
+            for mistake_id in recorded.mistakes(check):
+                changed.setdefault(mistake_id, []).append(check)
+    return changed
+
+
+def _zygote(assignment):
+    """A zygote that forks the workers with torch and the scenarios already imported; None
+    where there is none (they start afresh then)."""
+    from autograder.zygote import Zygote, ZygoteError, available
+    if not available():
+        return None
+    try:
+        return Zygote([assignment.scenarios_path])
+    except ZygoteError:
+        return None
+
+
+def _grade(assignment, root, reference, checks, cuda, zygote=None):
+    grader = Grader(assignment, root, reference, cuda=cuda, zygote=zygote)
     try:
         return grader.run_all(checks)
     finally:

@@ -123,11 +123,14 @@ def test_grades_are_right_and_only_the_students_files_count(graded, manifest):
     rows = graded["rows"]
     maximum = rows["(maximum)"]
     # the maximum is every check's points, as on every machine; a perfect solution scores
-    # all the points of the checks that can run here
+    # all the points of the checks that can run here (no GPU checks without CUDA, no speed
+    # checks in a batch run without them)
+    speed = graded["options"].speed
     for assignment_id in ("03_adam", "02_autograd"):
         checks = manifest.assignment(assignment_id).checks
         assert float(maximum[assignment_id]) == sum(c.points for c in checks)
-        perfect = sum(c.points for c in checks if c.device != "cuda" or cuda_available())
+        perfect = sum(c.points for c in checks if (c.device != "cuda" or cuda_available())
+                      and (c.kind != "speed" or speed))
         assert float(rows["ada"][assignment_id]) == perfect
     assert rows["hank"]["03_adam"] == rows["ada"]["03_adam"]  # inside its wrapping folder
     assert 0 < float(rows["bob"]["03_adam"]) < float(rows["ada"]["03_adam"])
@@ -245,10 +248,11 @@ def test_the_example_class_grades_as_its_description_says(tmp_path, manifest):
     write_all(batch, options.out)
     rows = {r["student"]: r for r in csv.DictReader((options.out / "gradebook.csv").open())}
     maximum = rows.pop("(maximum)")
-    # no CUDA here: ada's perfect submission scores every point but the GPU checks', which
-    # stay in the maximum (the same on every machine)
-    gpu = sum(c.points for a in manifest.assignments for c in a.checks if c.device == "cuda")
-    assert float(rows["ada"]["total"]) == float(maximum["total"]) - gpu
+    # no CUDA and no speed checks here: ada's perfect submission scores every point but
+    # theirs, which stay in the maximum (the same on every machine)
+    unevaluated = sum(c.points for a in manifest.assignments for c in a.checks
+                      if c.device == "cuda" or c.kind == "speed")
+    assert float(rows["ada"]["total"]) == float(maximum["total"]) - unevaluated
     assert rows["ada"]["status"] == "graded"
     perfect = rows["ada"]
     expected_losses = {"bob": {"03_adam", "06_modules", "04_data"},
