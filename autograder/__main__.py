@@ -14,6 +14,7 @@
     list                                          assignments, checks and points
     validate                                      validate the manifest and mistake patches
     docs [--check]                                rewrite the checks table of each README
+    i18n [--check]                                update and compile the message catalogs (Babel)
 
 TREE is a folder laid out like ``reference/`` (``TREE/03_adam/optimizers.py``),
 or one of the words ``reference`` and ``template``.
@@ -34,6 +35,7 @@ def _columns():
 
 def _grade(args):
     from autograder import results as R
+    from autograder.i18n import tr
     from autograder.grading import grade
     from autograder.sandbox import detect
     from autograder.signals import signal_name
@@ -54,13 +56,14 @@ def _grade(args):
               checks=args.checks.split(",") if args.checks else None, report=report,
               on_check=_progress)
     except KeyboardInterrupt as stop:
-        print(f"\nInterrupted by {signal_name(stop)}: {len(report.results)} of {total} checks "
-              f"were graded.\n")
+        print("\n" + tr("Interrupted by {signal}: {graded} of {total} checks were graded.",
+                        signal=signal_name(stop), graded=len(report.results), total=total)
+              + "\n")
         if report.results:
             print(report.format_table(_columns()))
         if args.results:
             R.write_interrupted(report, args.results, signal_name(stop), total)
-            print(f"\nPartial results written to {args.results}")
+            print("\n" + tr("Partial results written to {path}", path=args.results))
         return 143 if signal_name(stop) == "SIGTERM" else 130
     except Exception as error:  # still leave a results file that parses
         if args.results:
@@ -72,7 +75,8 @@ def _grade(args):
                 print(f"\n=== {result.assignment}::{result.check} [{result.label}] ===")
                 print(result.full_text())
         print()
-    print(f"Grading {args.assignment} of {solution} (seed offset {args.seed})")
+    print(tr("Grading {assignment} of {solution} (seed offset {seed})",
+             assignment=args.assignment, solution=solution, seed=args.seed))
     if report.sandbox:
         print(report.sandbox)
     print()
@@ -293,24 +297,40 @@ def _list(args):
 _TABLE_BEGIN, _TABLE_END = "<!-- checks table: begin -->", "<!-- checks table: end -->"
 
 
-def checks_table(assignment):
-    """The Markdown table of an assignment's checks, as its README shows it."""
-    rows = ["| check | points | what is checked |", "| --- | ---: | --- |"]
+# The checks table of each README, in its language (README.md and README.ja.md).
+_TABLE_WORDS = {
+    "en": {"head": "| check | points | what is checked |", "speed": "speed on {device}, budget "
+           "{budget}x", "agreement": "agreement", "total": "total", "gpu": "GPU checks are "
+           "graded where CUDA is; elsewhere they are not evaluated and stay in the maximum"},
+    "ja": {"head": "| チェック | 点数 | 確かめる内容 |", "speed": "{device} での速度、許容倍率 "
+           "{budget}x", "agreement": "一致", "total": "合計", "gpu": "GPU のチェックは CUDA の"
+           "ある環境で採点します。それ以外では評価されず、満点には含まれたままです"},
+}
+README_NAMES = {"en": "README.md", "ja": "README.ja.md"}
+
+
+def checks_table(assignment, lang="en"):
+    """The Markdown table of an assignment's checks, as its README (in ``lang``) shows it."""
+    words = _TABLE_WORDS[lang]
+    rows = [words["head"], "| --- | ---: | --- |"]
     for check in assignment.checks:
-        kind = (f"speed on {check.device.upper() if check.device == 'cuda' else 'CPU'}, "
-                f"budget {check.budget:g}x" if check.kind == "speed" else "agreement")
-        rows.append(f"| `{check.id}` | {check.points:g} | {check.title} ({kind}) |")
+        device = check.device.upper() if check.device == "cuda" else "CPU"
+        kind = (words["speed"].format(device=device, budget=f"{check.budget:g}")
+                if check.kind == "speed" else words["agreement"])
+        title = check.title_ja if lang == "ja" and check.title_ja else check.title
+        kind = f"（{kind}）" if lang == "ja" else f" ({kind})"
+        rows.append(f"| `{check.id}` | {check.points:g} | {title}{kind} |")
     total = sum(c.points for c in assignment.checks)
-    rows.append(f"| **total** | **{total:g}** | GPU checks are graded where CUDA is; elsewhere they are not evaluated and stay in the maximum |")
+    rows.append(f"| **{words['total']}** | **{total:g}** | {words['gpu']} |")
     return "\n".join(rows)
 
 
-def readme_with_table(text, assignment):
+def readme_with_table(text, assignment, lang="en"):
     """``text`` with the part between the table markers replaced by the current table."""
     begin, end = text.find(_TABLE_BEGIN), text.find(_TABLE_END)
     if begin < 0 or end < begin:
         raise ValueError(f"README of {assignment.id} lacks the markers {_TABLE_BEGIN} / {_TABLE_END}")
-    return (text[: begin + len(_TABLE_BEGIN)] + "\n" + checks_table(assignment) + "\n"
+    return (text[: begin + len(_TABLE_BEGIN)] + "\n" + checks_table(assignment, lang) + "\n"
             + text[end:])
 
 
@@ -318,21 +338,36 @@ def _docs(args):
     manifest = load_manifest()
     stale, missing = [], []
     for assignment in manifest.assignments:
-        path = assignment.folder / "README.md"
-        if not path.is_file():
-            missing.append(path)
-            continue
-        text = path.read_text()
-        updated = readme_with_table(text, assignment)
-        if updated != text:
-            stale.append(path)
-            if not args.check:
-                path.write_text(updated)
+        for lang, name in README_NAMES.items():
+            path = assignment.folder / name
+            if not path.is_file():
+                missing.append(path)
+                continue
+            text = path.read_text()
+            updated = readme_with_table(text, assignment, lang)
+            if updated != text:
+                stale.append(path)
+                if not args.check:
+                    path.write_text(updated)
     verb = "out of date" if args.check else "updated"
     lines = [f"{verb}: {p.relative_to(KIT_ROOT)}" for p in stale]
     lines += [f"missing: {p.relative_to(KIT_ROOT)} (every assignment needs one)" for p in missing]
     print("\n".join(lines) or "READMEs up to date")
     return 1 if (missing or (args.check and stale)) else 0
+
+
+def _i18n(args):
+    from autograder import catalog
+    from autograder.i18n import LANGUAGES
+    if args.check:
+        found = [p for lang in LANGUAGES if lang != "en" for p in catalog.problems(lang)]
+        print("\n".join(found) or "message catalogs up to date")
+        return 1 if found else 0
+    for path in catalog.update():
+        print(f"wrote {path.relative_to(KIT_ROOT)}")
+    found = [p for lang in LANGUAGES if lang != "en" for p in catalog.problems(lang)]
+    print("\n".join(found) or "every message has its translation")
+    return 1 if found else 0
 
 
 def _validate(args):
@@ -344,6 +379,8 @@ def _validate(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lang", help="language of the feedback and the tables: en or ja "
+                                       "(default: AUTOGRADER_LANG, else the locale)")
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("grade", help="grade one assignment of one solution tree")
     grade.add_argument("assignment")
@@ -422,6 +459,11 @@ def build_parser():
     template.set_defaults(run=_template)
     commands.add_parser("list", help="assignments, checks and points").set_defaults(run=_list)
     commands.add_parser("validate", help="validate the manifest").set_defaults(run=_validate)
+    i18n = commands.add_parser("i18n", help="update the message catalogs from the code and "
+                                            "compile them (needs Babel)")
+    i18n.add_argument("--check", action="store_true",
+                      help="only say what is out of step (untranslated, placeholders, .mo)")
+    i18n.set_defaults(run=_i18n)
     docs = commands.add_parser("docs", help="rewrite the checks table in each assignment README")
     docs.add_argument("--check", action="store_true", help="only verify the tables are current")
     docs.set_defaults(run=_docs)
@@ -430,7 +472,8 @@ def build_parser():
 
 # What only the instructor's commands use (batch grading and its report, template and
 # nbgrader generation): the "instructor" extra of pyproject.toml.
-INSTRUCTOR_PACKAGES = {"nbgrader", "matplotlib", "tqdm", "traitlets", "nbformat", "nbconvert"}
+INSTRUCTOR_PACKAGES = {"nbgrader", "matplotlib", "tqdm", "traitlets", "nbformat", "nbconvert",
+                       "babel"}
 
 
 def main(argv=None):
@@ -440,6 +483,13 @@ def main(argv=None):
         from autograder.platforms import gradescope
         return gradescope.main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.lang:
+        from autograder.i18n import set_language
+        try:
+            set_language(args.lang)
+        except ValueError as error:
+            print(f"error: --lang: {error}", file=sys.stderr)
+            return 2
     stop_on_sigterm()
     try:
         return args.run(args)

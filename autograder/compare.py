@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from autograder.i18n import _, language, tr
 from autograder.tolerance import tolerance_for, tolerance_for_python_float
 from autograder.wire import OPAQUE_KEY
 
@@ -58,11 +59,12 @@ def format_path(path, steps=False):
     ``(2, 'state', 'bias', 'exp_avg')`` -> ``step 3 › state › bias › exp_avg``. The root is
     "the result". (An element of a tensor is given as its Python index, from 0: [1, 2].)"""
     if not path:
-        return "the result"
+        return _("the result")
     parts = []
     for position, key in enumerate(path):
         if isinstance(key, int) and not isinstance(key, bool):
-            parts.append(f"step {key + 1}" if steps and position == 0 else f"item {key + 1}")
+            parts.append(tr("step {step}", step=key + 1) if steps and position == 0
+                         else tr("item {item}", item=key + 1))
         else:
             parts.append(str(key))
     return " › ".join(parts)
@@ -76,17 +78,20 @@ def format_index(index):
 def describe_type(value):
     """A short, student-readable name of a result's type."""
     if isinstance(value, dict) and set(value) == {OPAQUE_KEY}:
-        return f"an object of type {value[OPAQUE_KEY]}"
+        return tr("an object of type {kind}", kind=value[OPAQUE_KEY])
     if value is None:
         return "None"
     if isinstance(value, torch.Tensor):
-        return "a Tensor"
+        return _("a Tensor")
     name = type(value).__name__
+    if language() != "en":
+        return tr("a {kind}", kind=name)
     return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def describe_tensor(t):
-    return f"shape {tuple(t.shape)}, {str(t.dtype).replace('torch.', '')}, on {t.device}"
+    return tr("shape {shape}, {dtype}, on {device}", shape=tuple(t.shape),
+              dtype=str(t.dtype).replace("torch.", ""), device=t.device)
 
 
 def compare_values(expected, got, tolerance_class="default", rtol=None, atol=None,
@@ -128,20 +133,21 @@ class _Walk:
         if raised and raised != wanted:
             # the student's own exception, caught by the scenario: that is the cause
             self.leaves += 1
-            self.add(path, "raised", f"your code raised {raised} here" + (
-                f", where {wanted} was expected" if wanted else
-                f", where it should have returned {describe_type(expected)}"))
+            self.add(path, "raised", tr("your code raised {error} here, where {wanted} was "
+                                        "expected", error=raised, wanted=wanted) if wanted else
+                     tr("your code raised {error} here, where it should have returned {what}",
+                        error=raised, what=describe_type(expected)))
             return
         if wanted and not raised:
             self.leaves += 1
             what = got[len("returned "):] if isinstance(got, str) and got.startswith(
                 "returned ") else describe_type(got)
-            self.add(path, "raised", f"expected your code to raise {wanted} here, but it "
-                                     f"returned {what}")
+            self.add(path, "raised", tr("expected your code to raise {wanted} here, but it "
+                                        "returned {what}", wanted=wanted, what=what))
             return
         if not _same_kind(expected, got):
-            self.add(path, "type", f"expected {describe_type(expected)}, "
-                                   f"got {describe_type(got)}")
+            self.add(path, "type", tr("expected {expected}, got {got}",
+                                      expected=describe_type(expected), got=describe_type(got)))
             return
         if isinstance(expected, dict):
             self.visit_dict(path, expected, got)
@@ -160,19 +166,21 @@ class _Walk:
         if missing or extra:
             parts = []
             if missing:
-                parts.append("missing " + ", ".join(repr(k) for k in missing))
+                parts.append(tr("missing {keys}", keys=", ".join(repr(k) for k in missing)))
             if extra:
-                parts.append("unexpected " + ", ".join(repr(k) for k in extra))
-            self.add(path, "keys", "keys differ: " + "; ".join(parts),
-                     [f"expected keys: {sorted(map(str, expected))}",
-                      f"got keys:      {sorted(map(str, got))}"])
+                parts.append(tr("unexpected {keys}", keys=", ".join(repr(k) for k in extra)))
+            self.add(path, "keys", tr("keys differ: {differences}",
+                                      differences="; ".join(parts)),
+                     [tr("expected keys: {keys}", keys=sorted(map(str, expected))),
+                      tr("got keys:      {keys}", keys=sorted(map(str, got)))])
         for key in expected:
             if key in got:
                 self.visit(path + (key,), expected[key], got[key])
 
     def visit_sequence(self, path, expected, got):
         if len(expected) != len(got):
-            self.add(path, "length", f"expected {len(expected)} items, got {len(got)}")
+            self.add(path, "length", tr("expected {expected} items, got {got}",
+                                        expected=len(expected), got=len(got)))
         for index, (e, g) in enumerate(zip(expected, got)):
             self.visit(path + (index,), e, g)
 
@@ -184,8 +192,8 @@ class _Walk:
                 if not (got == expected or (math.isnan(expected) and math.isnan(got))):
                     self.add(path, "value", self.value_summary(expected, got))
             elif not abs(got - expected) <= tol.atol + tol.rtol * abs(expected):
-                detail = (f"absolute error {abs(got - expected):.3g}" if self.reveal
-                          else "beyond tolerance")
+                detail = (tr("absolute error {error}", error=f"{abs(got - expected):.3g}")
+                          if self.reveal else _("beyond tolerance"))
                 self.add(path, "value", self.value_summary(expected, got),
                          [f"{detail} ({tol.describe()})"])
         elif expected != got:
@@ -193,21 +201,23 @@ class _Walk:
 
     def value_summary(self, expected, got):
         if self.reveal:
-            return f"expected {expected!r}, got {got!r}"
-        return f"got {got!r}, which is not the expected value"
+            return tr("expected {expected}, got {got}", expected=repr(expected), got=repr(got))
+        return tr("got {got}, which is not the expected value", got=repr(got))
 
     def visit_tensor(self, path, expected, got):
         if tuple(expected.shape) != tuple(got.shape):
-            self.add(path, "shape", f"expected shape {tuple(expected.shape)}, "
-                                    f"got {tuple(got.shape)}", _shape_hint(expected, got))
+            self.add(path, "shape", tr("expected shape {expected}, got {got}",
+                                       expected=tuple(expected.shape), got=tuple(got.shape)),
+                     _shape_hint(expected, got))
             return
         if expected.dtype != got.dtype:
-            self.add(path, "dtype", f"expected dtype {expected.dtype}, got {got.dtype}",
+            self.add(path, "dtype", tr("expected dtype {expected}, got {got}",
+                                       expected=expected.dtype, got=got.dtype),
                      _dtype_hint(expected, got))
             return
         if expected.device.type != got.device.type:
-            self.add(path, "device", f"expected a tensor on {expected.device}, "
-                                     f"got one on {got.device}")
+            self.add(path, "device", tr("expected a tensor on {expected}, got one on {got}",
+                                        expected=expected.device, got=got.device))
             return
         expected, got = expected.detach().cpu(), got.detach().cpu()
         if self.check_finite(path, expected, got):
@@ -222,13 +232,15 @@ class _Walk:
         count = int(bad.sum())
         first = _index_of(bad, int(bad.flatten().nonzero()[0]))
         self.add(path, "nonfinite",
-                 f"{count} of {got.numel()} elements are NaN or Inf where a finite value "
-                 f"was expected", [f"first at element {format_index(first)}: "
-                                   + (f"expected {_item(expected, first)}, " if self.reveal
-                                      else "")
-                                   + f"got {_item(got, first)}",
-                                   "look for a division by zero, log of 0, sqrt of a negative "
-                                   "number, or exp of a large value"])
+                 tr("{count} of {total} elements are NaN or Inf where a finite value was "
+                    "expected", count=count, total=got.numel()),
+                 [(tr("first at element {index}: expected {expected}, got {got}",
+                      index=format_index(first), expected=_item(expected, first),
+                      got=_item(got, first)) if self.reveal else
+                   tr("first at element {index}: got {got}", index=format_index(first),
+                      got=_item(got, first))),
+                  _("look for a division by zero, log of 0, sqrt of a negative number, or exp "
+                    "of a large value")])
         return False
 
     def check_close(self, path, expected, got):
@@ -260,8 +272,9 @@ class _Walk:
             return
         summary, details = _value_report(expected, got, diff, scale, bad, tol, self.reveal)
         if self.max_mismatch:
-            details.append(f"up to {100.0 * self.max_mismatch:g}% of the elements may differ "
-                           f"(ties in rounding); {100.0 * count / bad.numel():.2f}% do")
+            details.append(tr("up to {allowed} of the elements may differ (ties in "
+                              "rounding); {share} do", allowed=f"{100.0 * self.max_mismatch:g}%",
+                              share=f"{100.0 * count / bad.numel():.2f}%"))
         self.add(path, "values", summary, details)
 
 
@@ -364,19 +377,22 @@ def _value_report(expected, got, diff, scale, bad, tol, reveal=True):
     count, total = int(bad.sum()), bad.numel()
     worst = _index_of(diff, int(torch.where(bad, diff, torch.zeros_like(diff)).flatten().argmax()))
     rel = torch.where(scale == 0, torch.where(diff == 0, 0.0, math.inf), diff / scale)
-    summary = (f"{count} of {total} elements ({100.0 * count / total:.1f}%) differ "
-               f"beyond tolerance")
+    summary = tr("{count} of {total} elements ({share}%) differ beyond tolerance", count=count,
+                 total=total, share=f"{100.0 * count / total:.1f}")
     if not reveal:
         first = _index_of(bad, int(bad.flatten().nonzero()[0]))
-        return summary, [f"{describe_tensor(expected)}", f"tolerance: {tol.describe()}",
-                         f"first at element {format_index(first)}, where yours is "
-                         f"{_item(got, first)!r}"]
+        return summary, [f"{describe_tensor(expected)}",
+                         tr("tolerance: {tolerance}", tolerance=tol.describe()),
+                         tr("first at element {index}, where yours is {got}",
+                            index=format_index(first), got=repr(_item(got, first)))]
     details = [
         f"{describe_tensor(expected)}",
-        f"max absolute error {float(diff.max()):.3g}, max relative error {float(rel.max()):.3g} "
-        f"({tol.describe()})",
-        f"worst at element {format_index(worst)}: expected {_item(expected, worst)!r}, "
-        f"got {_item(got, worst)!r}",
+        tr("max absolute error {absolute}, max relative error {relative} ({tolerance})",
+           absolute=f"{float(diff.max()):.3g}", relative=f"{float(rel.max()):.3g}",
+           tolerance=tol.describe()),
+        tr("worst at element {index}: expected {expected}, got {got}",
+           index=format_index(worst), expected=repr(_item(expected, worst)),
+           got=repr(_item(got, worst))),
     ]
     return summary, details
 
@@ -387,16 +403,17 @@ def _shape_hint(expected, got):
     except RuntimeError:
         return []
     if broadcast != tuple(got.shape) or broadcast != tuple(expected.shape):
-        return [f"the two shapes would broadcast silently (to {broadcast}), which hides "
-                f"the bug in arithmetic; make the shape exactly {tuple(expected.shape)}"]
+        return [tr("the two shapes would broadcast silently (to {broadcast}), which hides the "
+                   "bug in arithmetic; make the shape exactly {shape}", broadcast=broadcast,
+                   shape=tuple(expected.shape))]
     return []
 
 
 def _dtype_hint(expected, got):
     if expected.dtype == torch.float32 and got.dtype == torch.float64:
-        return ["float64 crept in: a tensor built from Python floats with dtype=torch.float64, "
-                "or numpy's default float64; keep the input's dtype"]
+        return [_("float64 crept in: a tensor built from Python floats with "
+                  "dtype=torch.float64, or numpy's default float64; keep the input's dtype")]
     if expected.is_floating_point() and not got.is_floating_point():
-        return ["an integer or bool result where a float was expected: check integer division "
-                "and comparisons"]
+        return [_("an integer or bool result where a float was expected: check integer "
+                  "division and comparisons")]
     return []

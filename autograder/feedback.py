@@ -8,9 +8,47 @@ import re
 from pathlib import Path
 
 from autograder.compare import format_path
+from autograder.i18n import _, pick, tr
 
 _MORE_SHOWN = 4
-CHECK_RAISED = "The check was running:"   # autograder.worker: a scenario's own line failed
+# autograder.worker marks a scenario's own failing line with this (a token on the wire,
+# shown translated)
+CHECK_RAISED = "The check was running:"
+
+
+def title_of(item):
+    """A check's, an assignment's or a known mistake's title in the language in use."""
+    return pick(item.title, getattr(item, "title_ja", None))
+
+
+def explanation_of(mistake):
+    return pick(mistake.explanation, getattr(mistake, "explanation_ja", None))
+
+
+def hint_of(check):
+    return pick(check.hint, getattr(check, "hint_ja", None))
+
+
+def compared(check):
+    return tr("Compared: {title}.", title=title_of(check))
+
+
+def looks_like_reason(mistake, reason):
+    """The reason of a check whose result looks like ``mistake``."""
+    return tr("looks like: {mistake} ({reason})", mistake=title_of(mistake), reason=reason)
+
+
+def without_looks_like(mistake, reason):
+    """``reason`` without the ``looks_like_reason`` wrapping for ``mistake`` (when it had one)."""
+    prefix, _sep, suffix = looks_like_reason(mistake, "\0").partition("\0")
+    if reason.startswith(prefix) and reason.endswith(suffix):
+        return reason[len(prefix):len(reason) - len(suffix)]
+    return reason
+
+
+def diagnosis_head():
+    """How a diagnosis starts in the full text (where a later look may cut it off)."""
+    return _("Diagnosis:")
 
 
 def describe_mismatch(check, comparison, trajectory_length=None):
@@ -18,7 +56,7 @@ def describe_mismatch(check, comparison, trajectory_length=None):
     first = comparison.first
     place = _place(check, first.path, trajectory_length)
     reason = f"{place}: {first.summary}"
-    lines = [f"Compared: {check.title}.", "", f"First difference, {place}:",
+    lines = [compared(check), "", tr("First difference, {place}:", place=place),
              f"  {first.summary}"]
     lines += [f"  {detail}" for detail in first.details]
     others = comparison.mismatches[1:]
@@ -26,8 +64,11 @@ def describe_mismatch(check, comparison, trajectory_length=None):
         more = ", ".join(format_path(m.path, steps=check.trajectory)
                          for m in others[:_MORE_SHOWN])
         extra = len(others) - _MORE_SHOWN
-        tail = f" and {extra} more" if extra > 0 or comparison.truncated else ""
-        lines += ["", f"Also different: {more}{tail}."]
+        if extra > 0 or comparison.truncated:
+            lines += ["", tr("Also different: {places} and {count} more.", places=more,
+                             count=max(extra, 0))]
+        else:
+            lines += ["", tr("Also different: {places}.", places=more)]
     return reason, "\n".join(lines)
 
 
@@ -36,12 +77,13 @@ def describe_diagnosis(mistakes):
     if not mistakes:
         return ""
     if len(mistakes) == 1:
-        head = f"Diagnosis: this looks like a known mistake, \"{mistakes[0].title}\"."
-        return head + "\n" + _wrap(mistakes[0].explanation)
-    parts = ["Diagnosis: this looks like each of these known mistakes "
-             "(they agree on this check):"]
+        head = tr("{head} this looks like a known mistake, \"{title}\".",
+                  head=diagnosis_head(), title=title_of(mistakes[0]))
+        return head + "\n" + _wrap(explanation_of(mistakes[0]))
+    parts = [tr("{head} this looks like each of these known mistakes (they agree on this "
+                "check):", head=diagnosis_head())]
     for mistake in mistakes:
-        parts.append(f"- \"{mistake.title}\": " + mistake.explanation)
+        parts.append(f"- \"{title_of(mistake)}\": " + explanation_of(mistake))
     return "\n".join(parts)
 
 
@@ -49,61 +91,74 @@ def describe_outcome_failure(check, outcome, timeout):
     """(one-line reason, full text) for a run that produced no gradable result."""
     status = outcome.status
     if status == "not_implemented":
-        reason = f"not implemented: {outcome.message}"
-        text = f"Not implemented yet: {outcome.message}\n{_where(outcome)}"
+        reason = tr("not implemented: {message}", message=outcome.message)
+        text = tr("Not implemented yet: {message}", message=outcome.message) + "\n" + \
+            _where(outcome)
     elif status == "load_error":
         reason = _load_reason(outcome.message)
         text = outcome.message
     elif status == "timeout":
         reason, text = _describe_timeout(outcome, timeout)
     elif status == "crash":
-        reason = "the process running your code died"
-        text = f"The process running your code died: {outcome.message}"
+        reason = _("the process running your code died")
+        text = tr("The process running your code died: {message}", message=outcome.message)
     elif status == "bad_output":
-        reason = "returned something that cannot be graded"
-        text = f"Your code returned something that cannot be graded: {outcome.message}"
+        reason = _("returned something that cannot be graded")
+        text = tr("Your code returned something that cannot be graded: {message}",
+                  message=outcome.message)
     elif outcome.traceback.startswith(CHECK_RAISED):
         # no frame of the student's code: the check itself failed on what it was handed
         error = outcome.traceback.strip().splitlines()[-1]
-        reason = f"the check could not use your result ({error}, in the check's own code)"
-        text = f"{outcome.message}.\n\n{outcome.traceback}"
+        reason = tr("the check could not use your result ({error}, in the check's own code)",
+                    error=error)
+        shown = _("The check was running:") + outcome.traceback[len(CHECK_RAISED):]
+        text = f"{outcome.message}\n\n{shown}"
     else:
-        reason = f"raised {outcome.message.splitlines()[0] if outcome.message else status}"
-        text = f"Your code raised an exception:\n{outcome.traceback or outcome.message}"
-    return reason, f"Compared: {check.title}.\n\n{text}".rstrip()
+        reason = tr("raised {error}", error=outcome.message.splitlines()[0]
+                    if outcome.message else status)
+        text = _("Your code raised an exception:") + "\n" + (outcome.traceback
+                                                              or outcome.message)
+    return reason, f"{compared(check)}\n\n{text}".rstrip()
 
 
 def _describe_timeout(outcome, timeout):
     limit = outcome.header.get("limit") or {}
-    why = ""
+    seconds = f"{timeout:.3g}"
     if limit.get("reference") is not None:
-        why = (f" ({_seconds(limit['reference'])} for the reference on this check; your code "
-               f"may take many times that, and at least a few seconds)")
+        head = tr("Stopped after {seconds} s ({reference} for the reference on this check; your "
+                  "code may take many times that, and at least a few seconds): your code did "
+                  "not finish.", seconds=seconds, reference=_seconds(limit["reference"]))
+    else:
+        head = tr("Stopped after {seconds} s: your code did not finish.", seconds=seconds)
     stuck = outcome.header.get("stuck") or {}
     stack = stuck.get("stack") or []
-    reason = f"did not finish within {timeout:.3g} s"
-    lines = [f"Stopped after {timeout:.3g} s{why}: your code did not finish."]
+    reason = tr("did not finish within {seconds} s", seconds=seconds)
+    lines = [head]
     if stack:
         top = stack[0]
-        reason += f"; it was at line {top['line']} of {top['file']}"
+        reason = tr("did not finish within {seconds} s; it was at line {line} of {file}",
+                    seconds=seconds, line=top["line"], file=top["file"])
         code = top.get("code") or _source_line(top)
-        lines.append(f"When it was stopped, it was running line {top['line']} of {top['file']}, "
-                     f"in {top['function']}:" + (f"\n    {code}" if code else ""))
+        lines.append(tr("When it was stopped, it was running line {line} of {file}, in "
+                        "{function}:", line=top["line"], file=top["file"],
+                        function=top["function"]) + (f"\n    {code}" if code else ""))
         if len(stack) > 1:
-            lines.append("called from " + ", ".join(f"line {f['line']} of {f['file']} "
-                                                    f"({f['function']})" for f in stack[1:4]))
+            callers = [tr("line {line} of {file} ({function})", line=f["line"], file=f["file"],
+                          function=f["function"]) for f in stack[1:4]]
+            lines.append(tr("called from {places}", places=", ".join(callers)))
         variables = stuck.get("locals") or {}
         if variables:
-            lines.append("Its variables there:\n" + "\n".join(
+            lines.append(_("Its variables there:") + "\n" + "\n".join(
                 f"    {name} = {value}" for name, value in variables.items()))
-        lines.append("If that line is part of a loop, look at what ends the loop: does what "
-                     "its condition tests change on every pass? If it does end, the work is far "
-                     "slower than it needs to be.")
+        lines.append(_("If that line is part of a loop, look at what ends the loop: does what "
+                       "its condition tests change on every pass? If it does end, the work is "
+                       "far slower than it needs to be."))
     else:
-        lines.append("Look for a loop that never ends, or work far slower than it needs "
-                     "to be.")
+        lines.append(_("Look for a loop that never ends, or work far slower than it needs "
+                       "to be."))
     if stuck.get("stdout"):
-        lines.append(f"What your code printed before it was stopped (the end):\n{stuck['stdout']}")
+        lines.append(_("What your code printed before it was stopped (the end):") + "\n"
+                     + stuck["stdout"])
     return reason, "\n".join(lines)
 
 
@@ -121,38 +176,40 @@ def _source_line(frame):
 def describe_forbidden(check, uses, tamper=()):
     """(one-line reason, full text) for a solution that uses a forbidden API (``uses``:
     [(name, how)]) or reaches into the grader (``tamper``: static findings)."""
-    lines = [f"Compared: {check.title}.", ""]
+    lines = [compared(check), ""]
     if tamper:
         first = tamper[0]
-        reason = f"reaches into the grader: {first.describe()}"
-        lines.append("Your code reaches into the grader, or runs code the grader cannot read. "
-                     "That is not allowed in a solution, so no check of this assignment gets "
-                     "points, whatever the numbers:")
+        reason = tr("reaches into the grader: {finding}", finding=first.describe())
+        lines.append(_("Your code reaches into the grader, or runs code the grader cannot "
+                       "read. That is not allowed in a solution, so no check of this "
+                       "assignment gets points, whatever the numbers:"))
         lines += [f"  - {finding.describe()}" for finding in tamper[:10]]
         if uses:
             lines.append("")
     hidden = [(name, how) for name, how in uses if name.endswith(("()", ">"))]
     named = [(name, how) for name, how in uses if (name, how) not in hidden]
     if named:
-        names = ", ".join(name for name, _ in named)
+        names = ", ".join(name for name, _how in named)
         if not tamper:
-            reason = f"uses {names}, which this assignment asks you to write yourself"
-        lines.append(f"Your code uses {names}. This assignment is about writing that piece "
-                     f"yourself, so the check gets no points even if the numbers match:")
+            reason = tr("uses {names}, which this assignment asks you to write yourself",
+                        names=names)
+        lines.append(tr("Your code uses {names}. This assignment is about writing that piece "
+                        "yourself, so the check gets no points even if the numbers match:",
+                        names=names))
         lines += [f"  - {name}: {how}" for name, how in named]
-        lines.append("Write that piece yourself (the assignment's README says how), and remove "
-                     "the import or assignment that brings in torch's version.")
+        lines.append(_("Write that piece yourself (the assignment's README says how), and "
+                       "remove the import or assignment that brings in torch's version."))
     if hidden:
         if named:
             lines.append("")
         elif not tamper:
-            reason = f"runs code the grader cannot read: {hidden[0][1]}"
-        lines.append("Your code runs code the grader cannot read, so it cannot tell whether "
-                     "that code uses what this assignment asks you to write; the check gets no "
-                     "points:")
-        lines += [f"  - {how}" for _, how in hidden]
-        lines.append("Call what you need by its name instead (no exec, eval, compile, or names "
-                     "computed at run time).")
+            reason = tr("runs code the grader cannot read: {how}", how=hidden[0][1])
+        lines.append(_("Your code runs code the grader cannot read, so it cannot tell whether "
+                       "that code uses what this assignment asks you to write; the check gets "
+                       "no points:"))
+        lines += [f"  - {how}" for _name, how in hidden]
+        lines.append(_("Call what you need by its name instead (no exec, eval, compile, or "
+                       "names computed at run time)."))
     return reason, "\n".join(lines)
 
 
@@ -160,15 +217,19 @@ def describe_speed(check, verdict, device):
     timing = getattr(verdict, "timing", None)
     if timing is not None:
         verdict.against = timing.against
-    reason = f"{verdict.median:.2f}x {verdict.against_time} (budget {verdict.budget:.3g}x)"
-    lines = [f"Timed: {check.title}, on {device}.", "", verdict.describe()]
+    reason = tr("{ratio}x {against} (budget {budget}x)", ratio=f"{verdict.median:.2f}",
+                against=verdict.against_time, budget=f"{verdict.budget:.3g}")
+    lines = [tr("Timed: {title}, on {device}.", title=title_of(check), device=device), "",
+             verdict.describe()]
     if timing is not None and timing.against != "the reference":
-        lines += ["", f"Measured against {timing.against}, a torch built-in doing the same "
-                      f"work: the reference solution takes {timing.factor:.2f}x its time (recorded "
-                      f"when this repository was made), so the budget of {check.budget:g}x the "
-                      f"reference is {verdict.budget:.3g}x {timing.against}."]
+        lines += ["", tr("Measured against {against}, a torch built-in doing the same work: "
+                         "the reference solution takes {factor}x its time (recorded when this "
+                         "repository was made), so the budget of {budget}x the reference is "
+                         "{scaled}x {against}.", against=timing.against,
+                         factor=f"{timing.factor:.2f}", budget=f"{check.budget:g}",
+                         scaled=f"{verdict.budget:.3g}")]
     if verdict.verdict == "fail" and check.hint:
-        lines += ["", check.hint.strip()]
+        lines += ["", hint_of(check).strip()]
     return reason, "\n".join(lines)
 
 
@@ -177,7 +238,7 @@ def _load_reason(message):
     exception when the first line only announces the traceback."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     if not lines:
-        return "could not be imported"
+        return _("could not be imported")
     first = lines[0]
     if first.endswith(":") and len(lines) > 1:
         error = next((line for line in reversed(lines) if not line.startswith(("(", "^", "~"))),
@@ -185,22 +246,25 @@ def _load_reason(message):
         places = re.findall(r'File "([^"]+)", line (\d+)', message)
         if places:  # what and where first: the table cuts long reasons
             name, line = Path(places[-1][0]).name, places[-1][1]
-            return f"{error} at line {line} of {name} (not imported)"
+            return tr("{error} at line {line} of {file} (not imported)", error=error,
+                      line=line, file=name)
         return f"{first} {error}"
     return first
 
 
 def _place(check, path, trajectory_length):
     if check.trajectory and path and isinstance(path[0], int):
-        of = f" of {trajectory_length}" if trajectory_length else ""
-        rest = format_path(path[1:]) if len(path) > 1 else "the snapshot"  # after a step
-        return f"diverged at step {path[0] + 1}{of}, in {rest}"
-    return f"in {format_path(path)}"
+        rest = format_path(path[1:]) if len(path) > 1 else _("the snapshot")  # after a step
+        if trajectory_length:
+            return tr("diverged at step {step} of {steps}, in {place}", step=path[0] + 1,
+                      steps=trajectory_length, place=rest)
+        return tr("diverged at step {step}, in {place}", step=path[0] + 1, place=rest)
+    return tr("in {place}", place=format_path(path))
 
 
 def _where(outcome):
     lines = [line for line in outcome.traceback.splitlines() if line.strip().startswith("File")]
-    return ("(raised at " + lines[-1].strip() + ")") if lines else ""
+    return tr("(raised at {place})", place=lines[-1].strip()) if lines else ""
 
 
 def _wrap(text):

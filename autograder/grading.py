@@ -18,7 +18,9 @@ from pathlib import Path
 from autograder import results as R
 from autograder.compare import compare_values, looks_like
 from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
-                                 describe_outcome_failure, describe_speed)
+                                 describe_outcome_failure, describe_speed, diagnosis_head,
+                                 hint_of, looks_like_reason, title_of, without_looks_like)
+from autograder.i18n import _, tr
 from autograder.manifest import KIT_ROOT, REFERENCE_ROOT, apply_patches, load_manifest
 from autograder.runner import InProcessRunner, Outcome, WorkerRunner
 from autograder.static_check import Scan, scan_solution
@@ -132,7 +134,7 @@ class ReferenceSide:
         not change this check's output is never named)."""
         found = []
         for mistake, variant in self.variant_outputs(check):
-            variant_data, _ = split_notes(variant.data)
+            variant_data, _notes = split_notes(variant.data)
             if not variant.ok or compare_values(expected, variant_data, *tolerance).ok:
                 continue
             if compare_values(variant_data, got, *tolerance).ok \
@@ -242,7 +244,10 @@ class StudentClock:
         finally:
             self.used += time.perf_counter() - ticket.clock_started
         if outcome.status == "timeout" and getattr(ticket, "cut_by_budget", False):
-            outcome.message = TIME_BUDGET_CUT.format(budget=self.budget)
+            outcome.message = tr("stopped when your code used up this assignment's time budget "
+                                 "({budget} s for all checks together)",
+                                 budget=f"{self.budget:g}")
+            outcome.header["budget"] = True
         return outcome
 
     def run(self, request, timeout):
@@ -251,22 +256,18 @@ class StudentClock:
 
 class _Spent:
     def __init__(self, budget):
-        self.outcome = Outcome("timeout", message=TIME_BUDGET_SPENT.format(budget=budget))
+        self.outcome = Outcome("timeout", message=tr(
+            "not run: your code had used up this assignment's time budget ({budget} s for all "
+            "checks together)", budget=f"{budget:g}"), header={"budget": True})
 
 
 # Seconds past a check's time limit that the grader waits for the worker's watchdog to say
 # where the solution's code was (autograder.worker.Watchdog) before it stops the worker.
 WATCHDOG_GRACE = 1.0
 
-TIME_BUDGET_SPENT = ("not run: your code had used up this assignment's time budget "
-                     "({budget:g} s for all checks together)")
-TIME_BUDGET_CUT = ("stopped when your code used up this assignment's time budget "
-                   "({budget:g} s for all checks together)")
-
-
 def _budget_message(outcome):
     """The reason for a request the time budget stopped or skipped, else ''."""
-    if outcome.status == "timeout" and outcome.message.endswith("for all checks together)"):
+    if outcome.status == "timeout" and outcome.header.get("budget"):
         return outcome.message
     return ""
 
@@ -322,11 +323,13 @@ class Grader:
                 if self.in_process:  # debug mode: record, then let pdb see the student's frame
                     status = R.NOT_IMPLEMENTED if isinstance(error, NotImplementedError) else R.ERROR
                     self._results[check.id] = self._result(
-                        check, status, reason=f"raised {type(error).__name__}: {error}")
+                        check, status, reason=tr("raised {error}",
+                                                 error=f"{type(error).__name__}: {error}"))
                     raise
                 # a fault of the kit must not sink the run
                 result = self._result(check, R.GRADER_ERROR,
-                                      reason=f"internal error: {type(error).__name__}: {error}")
+                                      reason=tr("internal error: {error}",
+                                                error=f"{type(error).__name__}: {error}"))
             self._results[check.id] = self._with_notes(result)
         return self._results[check.id]
 
@@ -368,14 +371,14 @@ class Grader:
     def sandbox_summary(self):
         """One line on how the student's code was confined in this run."""
         if self.in_process:
-            return "student code ran in the grading process (debug mode): no sandbox"
+            return _("student code ran in the grading process (debug mode): no sandbox")
         if self.confinement is None:
-            return "student code ran in a worker process without a sandbox"
+            return _("student code ran in a worker process without a sandbox")
         layers = self.sandbox or self.confinement.layers
-        line = "student code ran in a sandbox: " + ", ".join(layers)
+        line = tr("student code ran in a sandbox: {layers}", layers=", ".join(layers))
         warning = self.confinement.support.warning()
         if self.sandbox_problems:
-            line += " (problems: " + "; ".join(self.sandbox_problems) + ")"
+            line += tr(" (problems: {problems})", problems="; ".join(self.sandbox_problems))
         return f"{line}\n{warning}" if warning else line
 
     def _load_failed(self, check):
@@ -384,41 +387,48 @@ class Grader:
         if _budget_message(outcome):
             return self._result(check, R.TIMEOUT, reason=_budget_message(outcome))
         if outcome.status == "timeout":
-            reason = (f"importing {files} did not finish within "
-                      f"{self.assignment.load_timeout:g} s, so no check could run")
-            text = (f"{reason}. Look for a loop or a long computation at the top level of "
-                    f"your file (outside any function): it runs when the file is imported.")
+            reason = tr("importing {files} did not finish within {seconds} s, so no check "
+                        "could run", files=files, seconds=f"{self.assignment.load_timeout:g}")
+            text = tr("{reason}. Look for a loop or a long computation at the top level of "
+                      "your file (outside any function): it runs when the file is imported.",
+                      reason=reason)
             return self._result(check, R.TIMEOUT, reason=reason, feedback=text)
-        reason = f"the process importing {files} died, so no check could run"
+        reason = tr("the process importing {files} died, so no check could run", files=files)
         return self._result(check, R.LOAD_ERROR, reason=reason,
-                            feedback=f"{reason}: {outcome.message}\nLook at what your file "
-                                     f"does at the top level (outside any function).")
+                            feedback=f"{reason}: {outcome.message}\n" + _(
+                                "Look at what your file does at the top level (outside any "
+                                "function)."))
 
     def _with_notes(self, result):
         notes = []
         if self.import_notes and result.status not in (R.NOT_EVALUATED, R.LOAD_ERROR):
-            notes.append("When your module was imported, it changed global state that the "
-                         "grader put back before this check: " + "; ".join(self.import_notes)
-                         + ". Importing a module should not change torch's settings.")
+            notes.append(tr("When your module was imported, it changed global state that the "
+                            "grader put back before this check: {changes}. Importing a module "
+                            "should not change torch's settings.",
+                            changes="; ".join(self.import_notes)))
         if self._left_running.get(result.check):
-            notes.append(f"your code left {self._left_running[result.check]} process(es) "
-                         f"running after this check; the grader stopped them.")
+            notes.append(tr("your code left {count} process(es) running after this check; the "
+                            "grader stopped them.", count=self._left_running[result.check]))
         if notes:
             result.feedback = "\n\n".join(filter(None, [result.feedback or result.reason,
-                                                         *[f"Note: {n}" for n in notes]]))
+                                                         *[tr("Note: {note}", note=n)
+                                                           for n in notes]]))
         return result
 
     def _grade(self, check):
         if check.device == "cuda" and not self.cuda:
-            return self._result(check, R.NOT_EVALUATED, reason="not evaluated (no CUDA device)")
+            return self._result(check, R.NOT_EVALUATED,
+                                reason=_("not evaluated (no CUDA device)"))
         if self._load_failure is not None:
             return self._load_failed(check)
         why = self.reference.covers(check)
         if why:
-            return self._result(check, R.INSTRUCTOR, reason=f"graded by your instructor ({why})",
-                                feedback=f"This check is graded by your instructor, not here: "
-                                         f"{why}. It scores nothing here and stays in the "
-                                         f"maximum, which is the same everywhere.")
+            return self._result(check, R.INSTRUCTOR,
+                                reason=tr("graded by your instructor ({why})", why=why),
+                                feedback=tr("This check is graded by your instructor, not "
+                                            "here: {why}. It scores nothing here and stays in "
+                                            "the maximum, which is the same everywhere.",
+                                            why=why))
         if check.kind == "speed":
             return self._grade_speed(check)
         return self._grade_agreement(check)
@@ -445,14 +455,14 @@ class Grader:
                 self._name_error(check, outcome, failure)
             return failure
         tolerance = (check.tolerance, check.rtol, check.atol, check.max_mismatch)
-        expected_data, _ = split_notes(expected.data)
+        expected_data, _notes = split_notes(expected.data)
         got, notes = split_notes(outcome.data)
         comparison = compare_values(expected_data, got, *tolerance, reveal=self.reveal)
-        note_text = "".join(f"\nNote: {note}" for note in notes)
+        note_text = "".join("\n" + tr("Note: {note}", note=note) for note in notes)
         if comparison.ok:
-            reason = f"matches the reference ({comparison.leaves} values)"
+            reason = tr("matches the reference ({count} values)", count=comparison.leaves)
             if notes:
-                reason += f"; note: {notes[0]}"
+                reason += tr("; note: {note}", note=notes[0])
             return self._result(check, R.PASSED, points=check.points, stdout=outcome.stdout,
                                 reason=reason, feedback=note_text.strip(),
                                 seconds=outcome.seconds)
@@ -461,10 +471,10 @@ class Grader:
         text += note_text and "\n" + note_text
         mistakes = self._diagnose(check, expected_data, got, tolerance)
         if mistakes:
-            reason = f"looks like: {mistakes[0].title} ({reason})"
+            reason = looks_like_reason(mistakes[0], reason)
             text = f"{text}\n\n{describe_diagnosis(mistakes)}"
         elif check.hint:
-            text = f"{text}\n\nHint: {check.hint.strip()}"
+            text = f"{text}\n\n" + tr("Hint: {hint}", hint=hint_of(check).strip())
         if self.repro:
             text = f"{text}\n\n{self._write_repro(check)}"
         return self._result(check, R.FAILED, reason=reason, feedback=text, stdout=outcome.stdout,
@@ -507,13 +517,10 @@ class Grader:
             if len(kept) == len(named):
                 continue
             self._named[result.check] = kept
-            reason = result.reason
-            prefix = f"looks like: {named[0].title} ("
-            if reason.startswith(prefix) and reason.endswith(")"):
-                reason = reason[len(prefix):-1]
-            feedback = result.feedback.split("\n\nDiagnosis:")[0]
+            reason = without_looks_like(named[0], result.reason)
+            feedback = result.feedback.split("\n\n" + diagnosis_head())[0]
             if kept:
-                reason = f"looks like: {kept[0].title} ({reason})"
+                reason = looks_like_reason(kept[0], reason)
                 feedback = f"{feedback}\n\n{describe_diagnosis(kept)}"
             result.reason, result.feedback = reason, feedback
             result.diagnosis = [m.id for m in kept]
@@ -525,7 +532,7 @@ class Grader:
                                                                    _same_error))
         self._named[check.id] = found
         if found:
-            failure.reason = f"looks like: {found[0].title} ({failure.reason})"
+            failure.reason = looks_like_reason(found[0], failure.reason)
             failure.feedback = f"{failure.feedback}\n\n{describe_diagnosis(found)}"
             failure.diagnosis = [m.id for m in found]
 
@@ -534,8 +541,9 @@ class Grader:
             required = self.run_check(self.assignment.check(check.requires))
             if required.status != R.PASSED:
                 status = R.NOT_IMPLEMENTED if required.status == R.NOT_IMPLEMENTED else R.FAILED
-                return self._result(check, status, reason=f"needs '{check.requires}' to pass "
-                                    f"first (speed only counts for a correct result)")
+                return self._result(check, status, reason=tr(
+                    "needs '{check}' to pass first (speed only counts for a correct result)",
+                    check=check.requires))
         verdict = self.measure_speed(check)
         if not isinstance(verdict, SpeedVerdict):
             return verdict  # a CheckResult: the code failed before it could be timed
@@ -546,7 +554,7 @@ class Grader:
             return self._result(check, R.PASSED, points=check.points, reason=reason + label,
                                 feedback=text, ratio=verdict.median)
         if verdict.verdict == INCONCLUSIVE:
-            reason += " (inconclusive after retries; median over budget)"
+            reason += _(" (inconclusive after retries; median over budget)")
         return self._result(check, R.FAILED, reason=reason, feedback=text, ratio=verdict.median)
 
     def measure_speed(self, check):
@@ -617,7 +625,7 @@ class Grader:
         try:
             calls = self.student.record(scenario_request("run", "student", check,
                                                          self.seed_offset))
-            _, sentence = repro.write(self.assignment, check, self.solution_root, calls,
+            _script, sentence = repro.write(self.assignment, check, self.solution_root, calls,
                                       self.seed_offset)
         except Exception as error:  # a debugging aid must never cost the grade
             return f"(No script to reproduce it: {type(error).__name__}: {error}.)"
@@ -684,7 +692,8 @@ class Grader:
                             f"{detail}\n{outcome.traceback}")
 
     def _result(self, check, status, points=0.0, **fields):
-        return R.CheckResult(assignment=self.assignment.id, check=check.id, title=check.title,
+        return R.CheckResult(assignment=self.assignment.id, check=check.id,
+                             title=title_of(check),
                              max_points=check.points, status=status, points=points, **fields)
 
 

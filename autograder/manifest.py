@@ -56,6 +56,8 @@ class Mistake:
     explanation: str
     file: str
     patches: tuple
+    title_ja: str = ""          # the same in Japanese (autograder.i18n)
+    explanation_ja: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class Check:
     allowed: tuple = ()       # forbidden names this check permits (its task needs them)
     baseline: str = None      # speed only: a scenario doing the same work with torch built-ins
     baseline_title: str = None  # what that baseline is, as the student reads it
+    title_ja: str = None      # the title, the hint and the baseline's name in Japanese
+    hint_ja: str = None       # (autograder.i18n picks them when Japanese is in use)
+    baseline_title_ja: str = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class Assignment:
     time_budget: float = 600.0  # seconds for all of a solution's requests together
     load_timeout: float = 60.0  # seconds to import the solution (once for all checks)
     uses: tuple = ()          # (assignment id, files) of earlier parts its scenarios load
+    title_ja: str = ""        # the title in Japanese (autograder.i18n)
     timeout_factor: float = 20.0  # a check may take this many times the reference's time,
     timeout_floor: float = 5.0    # and at least this many seconds (at most its timeout)
 
@@ -207,7 +213,7 @@ def _assignment(entry, manifest_dir, where):
     where = where.split(": ")[0] + f": assignment {assignment_id!r}"
     _known_keys(entry, {"id", "title", "concepts", "files", "timeout", "forbidden", "check",
                         "mistakes", "time_budget", "load_timeout", "uses", "timeout_factor",
-                        "timeout_floor"}, where)
+                        "timeout_floor", "title_ja"}, where)
     folder = manifest_dir / assignment_id
     _require(folder.is_dir(), where, f"folder {folder.name}/ not found beside the manifest")
     _require((folder / "scenarios.py").is_file(), where, "scenarios.py not found in its folder")
@@ -249,7 +255,8 @@ def _assignment(entry, manifest_dir, where):
         folder=folder, timeout=timeout, forbidden=tuple(_field(entry, "forbidden", list,
                                                                where, [])),
         time_budget=time_budget, load_timeout=load_timeout, uses=tuple(uses),
-        timeout_factor=timeout_factor, timeout_floor=timeout_floor)
+        timeout_factor=timeout_factor, timeout_floor=timeout_floor,
+        title_ja=_field(entry, "title_ja", str, where, ""))
 
 
 def _check(entry, where, scenario_names):
@@ -262,7 +269,8 @@ def _check(entry, where, scenario_names):
                        ("trajectory", bool), ("device", str), ("seed", int),
                        ("timeout", (int, float)), ("budget", (int, float)),
                        ("rtol", float), ("atol", float), ("max_mismatch", float), ("requires", str), ("hint", str),
-                       ("allowed", list), ("baseline", str), ("baseline_title", str)):
+                       ("allowed", list), ("baseline", str), ("baseline_title", str),
+                       ("title_ja", str), ("hint_ja", str), ("baseline_title_ja", str)):
         _field(entry, name, kind, where, None)
     values = {name: entry[name] for name in Check.__dataclass_fields__ if name in entry}
     check = Check(**{**values, "params": dict(values.get("params", {})),
@@ -300,13 +308,16 @@ def _mistakes(path, assignment_id):
     for i, entry in enumerate(entries):
         mistake_id = _field(entry, "id", str, f"{where}, mistake #{i + 1}")
         here = f"{where}, mistake {mistake_id!r}"
-        _known_keys(entry, {"id", "title", "explanation", "file", "patch"}, here)
+        _known_keys(entry, {"id", "title", "explanation", "file", "patch", "title_ja",
+                            "explanation_ja"}, here)
         patches = tuple(Patch(_field(p, "old", str, here), _field(p, "new", str, here))
                         for p in _field(entry, "patch", list, here))
         _require(patches, here, "needs at least one [[mistake.patch]]")
         mistakes.append(Mistake(mistake_id, _field(entry, "title", str, here),
                                 _field(entry, "explanation", str, here).strip(),
-                                _field(entry, "file", str, here), patches))
+                                _field(entry, "file", str, here), patches,
+                                _field(entry, "title_ja", str, here, ""),
+                                _field(entry, "explanation_ja", str, here, "").strip()))
     _require_unique([m.id for m in mistakes], where, "mistake id")
     return tuple(mistakes)
 

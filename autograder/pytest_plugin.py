@@ -13,6 +13,7 @@ ini file, default:
     --results FILE       AUTOGRADER_RESULTS    autograder_results    (none)
     --grade-seed N       AUTOGRADER_SEED       autograder_seed       0
     --in-process         AUTOGRADER_IN_PROCESS autograder_in_process off
+    --lang en|ja         AUTOGRADER_LANG       autograder_lang       the locale's
 """
 import os
 import sys
@@ -25,6 +26,8 @@ SOLUTION_HELP = ("solution tree to grade: a folder laid out like reference/, or 
                  "or 'template' (default: template, i.e. student_template/)")
 RESULTS_HELP = "also write the results as a Gradescope results.json to this file"
 SEED_HELP = "offset added to every check's seed (the same offset reproduces a run)"
+LANG_HELP = ("language of the points table and the feedback: en or ja (default: the "
+             "locale's, Japanese where it is Japanese)")
 IN_PROCESS_HELP = ("debug: run the solution in the pytest process instead of a worker, so "
                    "--pdb stops inside your code (no timeouts, no isolation)")
 
@@ -33,6 +36,7 @@ _SETTINGS = [  # name, option, environment variable, default
     ("results", "--results", "AUTOGRADER_RESULTS", None),
     ("seed", "--grade-seed", "AUTOGRADER_SEED", "0"),
     ("in_process", "--in-process", "AUTOGRADER_IN_PROCESS", False),
+    ("lang", "--lang", "AUTOGRADER_LANG", ""),
 ]
 _STATE = pytest.StashKey()
 _ITEMS = pytest.StashKey()
@@ -44,6 +48,7 @@ class Settings:
     results: str
     seed: int
     in_process: bool
+    lang: str = "en"
 
 
 class CheckFailed(Exception):
@@ -61,6 +66,7 @@ def pytest_addoption(parser):
     group.addoption("--grade-seed", dest="autograder_seed", help=SEED_HELP)
     group.addoption("--in-process", dest="autograder_in_process", action="store_true",
                     default=None, help=IN_PROCESS_HELP)
+    group.addoption("--lang", dest="autograder_lang", help=LANG_HELP)
     for name, _, _, default in _SETTINGS:
         parser.addini(f"autograder_{name}", help=f"default for autograder {name}",
                       default=default)
@@ -80,13 +86,15 @@ def pytest_configure(config):
 def pytest_report_header(config):
     from autograder.sandbox import detect
     settings = config.stash[_STATE].settings
+    from autograder.i18n import _, tr
     if settings.in_process:
-        mode = "in this process (debug: no sandbox)"
+        mode = _("in this process (debug: no sandbox)")
     else:
         support = detect()
-        mode = "in a worker process, confined by " + ", ".join(support.layers)
-    lines = [f"autograder: solution {settings.solution}, seed offset {settings.seed}, "
-             f"solution code runs {mode}"]
+        mode = tr("in a worker process, confined by {layers}",
+                  layers=", ".join(support.layers))
+    lines = [tr("autograder: solution {solution}, seed offset {seed}, solution code runs "
+                "{mode}", solution=settings.solution, seed=settings.seed, mode=mode)]
     warning = "" if settings.in_process else detect().warning()
     return lines + ([warning] if warning else [])
 
@@ -187,8 +195,10 @@ class CheckItem(pytest.Item):
                 and self.config.getoption("capture") == "no":
             # -s: what the code printed, for a check that passed too (a failed check's
             # report always shows it)
-            sys.stdout.write(f"\n--- {self.assignment.id}::{self.check.id}: your code "
-                             f"printed ---\n{result.stdout.rstrip()}\n")
+            from autograder.i18n import tr
+            sys.stdout.write("\n" + tr("--- {check}: your code printed ---",
+                                        check=f"{self.assignment.id}::{self.check.id}")
+                             + f"\n{result.stdout.rstrip()}\n")
         if result.status in ("not_evaluated", "instructor"):
             pytest.skip(result.reason)
         if result.status != "passed":
@@ -197,8 +207,10 @@ class CheckItem(pytest.Item):
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, CheckFailed):
             result = excinfo.value.result
-            return (f"[{result.label}] {result.points:g}/{result.max_points:g} points — "
-                    f"{result.reason}\n\n{result.full_text()}")
+            from autograder.i18n import tr
+            return (tr("[{label}] {points}/{maximum} points — {reason}", label=result.label,
+                       points=f"{result.points:g}", maximum=f"{result.max_points:g}",
+                       reason=result.reason) + f"\n\n{result.full_text()}")
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
@@ -212,7 +224,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if state.report.results and exitstatus != pytest.ExitCode.INTERRUPTED:
         state.reconsider()
     if state.report.results:
-        terminalreporter.section("points")
+        from autograder.i18n import _
+        terminalreporter.section(_("points"))
         from autograder.results import terminal_columns
         terminalreporter.write_line(state.report.format_table(terminal_columns()))
     if state.settings.results:
@@ -225,7 +238,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         else:  # nothing was graded (a collection error, say): the file must still parse
             write_grader_failure(state.settings.results, f"no check ran (pytest exit status "
                                                          f"{int(exitstatus)})")
-        terminalreporter.write_line(f"results written to {state.settings.results}")
+        from autograder.i18n import tr
+        terminalreporter.write_line(tr("results written to {path}",
+                                       path=state.settings.results))
 
 
 def pytest_unconfigure(config):
@@ -252,7 +267,19 @@ def resolve_settings(config):
     return Settings(solution=_validate_solution(*values["solution"]),
                     results=values["results"][0] or None,
                     seed=_validate_seed(*values["seed"]),
-                    in_process=_validate_flag(*values["in_process"]))
+                    in_process=_validate_flag(*values["in_process"]),
+                    lang=_validate_lang(*values["lang"]))
+
+
+def _validate_lang(value, where):
+    """The language (set for this process and its workers); the locale's when not given."""
+    from autograder.i18n import language, set_language
+    if not str(value or "").strip():
+        return language()
+    try:
+        return set_language(value)
+    except ValueError as error:
+        raise pytest.UsageError(f"{where}: {error}") from None
 
 
 def _validate_solution(value, where):

@@ -33,6 +33,8 @@ def _sketched(recorded):
 class _Mistake:
     def __init__(self, entry):
         self.id, self.title, self.explanation = entry["id"], entry["title"], entry["explanation"]
+        self.title_ja = entry.get("title_ja", "")
+        self.explanation_ja = entry.get("explanation_ja", "")
 
 
 class Timing:

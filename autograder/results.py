@@ -20,7 +20,10 @@ A report renders as the points table and as Gradescope's ``results.json``.
 import json
 import os
 import tempfile
+import unicodedata
 from dataclasses import asdict, dataclass, field
+
+from autograder.i18n import _, tr
 
 PASSED = "passed"
 FAILED = "failed"
@@ -69,7 +72,7 @@ class CheckResult:
         """The feedback plus what the student's code printed."""
         parts = [str(self.feedback or self.reason)]
         if str(self.stdout).strip():
-            parts.append("Your code printed:\n" + _indent(str(self.stdout).rstrip()))
+            parts.append(_("Your code printed:") + "\n" + _indent(str(self.stdout).rstrip()))
         return "\n\n".join(p for p in parts if p)
 
     def to_gradescope(self):
@@ -83,8 +86,8 @@ class CheckResult:
         """
         head, text = f"[{self.label}] {self.reason}", self.full_text()
         if not self.counts:
-            head += ("\n\nThis check did not run here, so it is not marked as passed and "
-                     "scores nothing here; its points count where it can run.")
+            head += "\n\n" + _("This check did not run here, so it is not marked as passed "
+                               "and scores nothing here; its points count where it can run.")
         output = head if text.strip() == str(self.reason).strip() else f"{head}\n\n{text}"
         return {
             "name": f"{self.assignment}::{self.check} — {self.title}",
@@ -145,7 +148,9 @@ class Report:
         else:
             width = max(60, width)
             reason_width = max(20, width - name_width - 26)
-        lines = [f"{'check':<{name_width}}  {'points':>11}  {'status':<9}  reason",
+        check, points, status, reason = _("check"), _("points"), _("status"), _("reason")
+        lines = [f"{_pad(check, name_width)}  {_pad(points, 11, right=True)}  "
+                 f"{_pad(status, 9)}  {reason}",
                  "-" * min(width, name_width + 26 + reason_width)]
         for r in self.results:
             points = f"{_num(r.points)}/{_num(r.max_points)}" if r.counts else f"-/{_num(r.max_points)}"
@@ -154,40 +159,44 @@ class Report:
         lines.append("-" * min(width, name_width + 26 + reason_width))
         total = f"{_num(self.score)}/{_num(self.max_score)}"
         if self.partial:
-            tail = (f"partial: {len(self.results)} of {self.expected_checks} checks run, "
-                    f"not a grade")
+            tail = tr("partial: {run} of {checks} checks run, not a grade",
+                      run=len(self.results), checks=self.expected_checks)
         elif self.max_score - self.evaluated_max:
-            tail = f"({_num(self.max_score - self.evaluated_max)} points not evaluated here)"
+            tail = tr("({points} points not evaluated here)",
+                      points=_num(self.max_score - self.evaluated_max))
         else:
             tail = f"{100.0 * self.score / self.max_score if self.max_score else 0.0:.0f}%"
-        lines.append(f"{'TOTAL':<{name_width}}  {total:>11}  {tail}")
+        label = _("TOTAL")
+        lines.append(f"{_pad(label, name_width)}  {total:>11}  {tail}")
         skipped = [r for r in self.results if r.status == NOT_EVALUATED]
         if skipped:
             points = sum(r.max_points for r in skipped)
-            lines.append(f"Not evaluated here ({len(skipped)} check(s), {_num(points)} points): "
-                         + "; ".join(f"{r.check}: {r.reason}" for r in skipped)
-                         + ". They stay in the maximum, which is the same on every machine: "
-                           "they are graded where they can run.")
+            lines.append(tr("Not evaluated here ({count} check(s), {points} points): {checks}. "
+                            "They stay in the maximum, which is the same on every machine: they "
+                            "are graded where they can run.", count=len(skipped),
+                            points=_num(points),
+                            checks="; ".join(f"{r.check}: {r.reason}" for r in skipped)))
         later = [r for r in self.results if r.status == INSTRUCTOR]
         if later:
             points = sum(r.max_points for r in later)
-            lines.append(f"Graded by your instructor ({len(later)} check(s), {_num(points)} "
-                         f"points, in the maximum but not graded here): "
-                         + ", ".join(r.check for r in later))
+            lines.append(tr("Graded by your instructor ({count} check(s), {points} points, in "
+                            "the maximum but not graded here): {checks}", count=len(later),
+                            points=_num(points), checks=", ".join(r.check for r in later)))
         grader = [r for r in self.results if r.status == GRADER_ERROR]
         if grader:
-            lines.append(f"The grader itself failed on {len(grader)} check(s): this is not your "
-                         f"fault; tell your instructor.")
+            lines.append(tr("The grader itself failed on {count} check(s): this is not your "
+                            "fault; tell your instructor.", count=len(grader)))
         return "\n".join(lines)
 
     def to_gradescope(self):
         """Gradescope's results.json structure (a test per check, see
         ``CheckResult.to_gradescope``)."""
         tests = [r.to_gradescope() for r in self.results]
-        summary = [f"Solution graded: {self.solution}"] + self.notes
+        summary = [tr("Solution graded: {solution}", solution=self.solution)] + self.notes
         if self.partial:
-            summary.append(f"Partial run: {len(self.results)} of {self.expected_checks} checks "
-                           f"were graded, so this is not a grade.")
+            summary.append(tr("Partial run: {run} of {checks} checks were graded, so this is "
+                              "not a grade.", run=len(self.results),
+                              checks=self.expected_checks))
         if self.sandbox:
             summary.append(self.sandbox)
         return {"score": self.score, "max_score": self.max_score,
@@ -259,9 +268,27 @@ def terminal_columns():
     return None
 
 
+def _columns(text):
+    """How many terminal columns ``text`` takes (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text, width, right=False):
+    space = " " * max(0, width - _columns(text))
+    return space + text if right else text + space
+
+
 def _clip(text, width):
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if _columns(text) <= width:
+        return text
+    kept, used = [], 0
+    for c in text:
+        used += _columns(c)
+        if used > width - 1:
+            break
+        kept.append(c)
+    return "".join(kept) + "…"
 
 
 def _indent(text):

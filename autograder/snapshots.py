@@ -86,7 +86,8 @@ def record(assignment, reference_side, speed_calibrations=None):
         checks[check.id] = entry
     return {"format": FORMAT, "assignment": assignment.id, "digest": digest(assignment),
             "torch": str(torch.__version__), "checks": checks,
-            "mistakes": [{"id": m.id, "title": m.title, "explanation": m.explanation}
+            "mistakes": [{"id": m.id, "title": m.title, "explanation": m.explanation,
+                          "title_ja": m.title_ja, "explanation_ja": m.explanation_ja}
                          for m in assignment.mistakes],
             "speed": dict(speed_calibrations or {})}
 

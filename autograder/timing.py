@@ -19,6 +19,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
+from autograder.i18n import N_, _, tr
+
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
 
@@ -52,20 +54,27 @@ class SpeedVerdict:
 
     @property
     def against_time(self):
-        return "the reference time" if self.against == "the reference" else \
-            f"the time of {self.against}"
+        return _("the reference time") if self.against == "the reference" else \
+            tr("the time of {against}", against=self.against)
 
     def describe(self):
-        label = "reference" if self.against == "the reference" else self.against
+        label = _("reference") if self.against == "the reference" else self.against
+        note = _(self.note) if self.note else ""
         if len(self.ratios) == 1:
-            return (f"{self.median:.1f}x {self.against_time} on single calls after warm-up "
-                    f"(budget {self.budget:.3g}x; {label} {_format_seconds(self.reference_seconds)}"
-                    f" per call, yours {_format_seconds(self.student_seconds)}). {self.note}")
-        text = (f"{self.median:.2f}x {self.against_time} (95% interval {self.low:.2f}x to "
-                f"{self.high:.2f}x; budget {self.budget:.3g}x; {len(self.ratios)} paired blocks "
-                f"of {self.iterations} call(s); {label} {_format_seconds(self.reference_seconds)}"
-                f" per call, yours {_format_seconds(self.student_seconds)})")
-        return f"{text}. {self.note}" if self.note else text
+            return tr("{ratio}x {against} on single calls after warm-up (budget {budget}x; "
+                      "{label} {reference} per call, yours {yours}). {note}",
+                      ratio=f"{self.median:.1f}", against=self.against_time,
+                      budget=f"{self.budget:.3g}", label=label,
+                      reference=_format_seconds(self.reference_seconds),
+                      yours=_format_seconds(self.student_seconds), note=note)
+        text = tr("{ratio}x {against} (interval {low}x to {high}x at 95%; budget {budget}x; "
+                  "{blocks} paired blocks of {calls} call(s); {label} {reference} per call, "
+                  "yours {yours})", ratio=f"{self.median:.2f}", against=self.against_time,
+                  low=f"{self.low:.2f}", high=f"{self.high:.2f}", budget=f"{self.budget:.3g}",
+                  blocks=len(self.ratios), calls=self.iterations, label=label,
+                  reference=_format_seconds(self.reference_seconds),
+                  yours=_format_seconds(self.student_seconds))
+        return f"{text}. {note}" if note else text
 
 
 class TimedCallFailed(Exception):
@@ -74,6 +83,11 @@ class TimedCallFailed(Exception):
     def __init__(self, outcome):
         super().__init__(outcome.message)
         self.outcome = outcome
+
+
+# A verdict's note is kept in English and translated when it is described.
+WARM_UP_NOTE = N_("Decided on the warm-up calls: the gap is too large to need a careful "
+                  "measurement.")
 
 
 def median_interval(values, confidence=0.95):
@@ -94,7 +108,7 @@ def median_interval(values, confidence=0.95):
 
 def decide_verdict(ratios, budget, confidence=0.95):
     """pass / fail / inconclusive from paired ratios and the budget."""
-    _, low, high = median_interval(ratios, confidence)
+    _median, low, high = median_interval(ratios, confidence)
     if high <= budget:
         return PASS
     if low > budget:
@@ -111,8 +125,7 @@ def measure_speed(time_student, time_reference, budget, policy=SpeedPolicy()):
     if student_call / max(reference_call, 1e-12) > budget * policy.gross_factor:
         ratio = student_call / max(reference_call, 1e-12)
         return SpeedVerdict(FAIL, budget, ratio, ratio, ratio, [ratio], 1, 1, reference_call,
-                            student_call, note="Decided on the warm-up calls: the gap is too "
-                                               "large to need a careful measurement.")
+                            student_call, note=WARM_UP_NOTE)
     ratios, student_times, reference_times = [], [], []
     for round_number in range(1, policy.rounds + 1):
         ratios.clear()
@@ -140,7 +153,7 @@ def _warm_up(time_block, policy, give_up_above=math.inf):
     """Seconds per call after warm-up: the fastest call after the first. A side whose
     calls are all beyond ``give_up_above`` is not called more than twice."""
     samples = [time_block(1)]
-    for _ in range(policy.warmup_calls):
+    for _call in range(policy.warmup_calls):
         samples.append(time_block(1))
         if min(samples[1:]) > give_up_above:
             break

@@ -34,6 +34,8 @@ import traceback
 import types
 from pathlib import Path
 
+from autograder.i18n import _, tr
+
 MAX_OUTPUT = 20_000
 
 
@@ -73,7 +75,8 @@ class Implementation:
     def _load(self, file, source):
         stem, path = Path(file).stem, self._folder / file
         if source is None and not path.is_file():
-            self._errors[stem] = f"file {path} not found: create it (start from the template)"
+            self._errors[stem] = tr("file {path} not found: create it (start from the "
+                                    "template)", path=path)
             return
         module_name = f"_solution_{self._name}_{stem}".replace("-", "_").replace(":", "_")
         spec = importlib.util.spec_from_file_location(module_name, path)
@@ -86,15 +89,16 @@ class Implementation:
                 exec(compile(source, str(path), "exec"), module.__dict__)
         except BaseException as error:  # a solution may raise anything while importing
             sys.modules.pop(module_name, None)
-            hint = f"\n({SANDBOX_HINT})" if SANDBOXED and isinstance(error, PermissionError) else ""
-            self._errors[stem] = (f"{path.name} could not be imported:\n"
+            hint = f"\n({sandbox_hint()})" if SANDBOXED and isinstance(error, PermissionError) \
+                else ""
+            self._errors[stem] = (tr("{file} could not be imported:", file=path.name) + "\n"
                                   + format_student_traceback(error, [self._folder]) + hint)
             return
         try:
             module.__class__ = WatchedModule
         except TypeError:  # the module replaced its own class: it is not watched, say so
-            self._errors[stem] = (f"{path.name} replaced its own module class, which the "
-                                  f"grader does not allow")
+            self._errors[stem] = tr("{file} replaced its own module class, which the grader "
+                                    "does not allow", file=path.name)
             return
         WATCHER.names[id(module)] = stem
         self._modules[stem] = module
@@ -428,9 +432,10 @@ def _import_scenarios(assignment, path):
 SANDBOXED = False  # set once the worker has confined itself
 LIMITS = None      # the worker's resource limits (autograder.sandbox.Limits)
 
-SANDBOX_HINT = ("the grader runs your code in a sandbox: it may not start processes, use the "
-                "network, signal other processes, or read files outside Python, its packages "
-                "and your solution")
+def sandbox_hint():
+    return _("the grader runs your code in a sandbox: it may not start processes, use the "
+             "network, signal other processes, or read files outside Python, its packages and "
+             "your solution")
 
 
 def _classify(error, student_folder, sandboxed=False, scenarios_file=""):
@@ -438,11 +443,14 @@ def _classify(error, student_folder, sandboxed=False, scenarios_file=""):
     if isinstance(error, MemoryError) or (isinstance(error, RuntimeError)
                                           and "can't allocate memory" in str(error)):
         limit = getattr(LIMITS, "address_space", None)
-        allowed = f" ({limit / (1 << 30):g} GB of address space)" if limit else ""
-        return {"status": "error", "message": f"{type(error).__name__}: your code ran out of the "
-                f"memory the grader allows it{allowed}", "traceback": text}
+        message = tr("{error}: your code ran out of the memory the grader allows it ({size} "
+                     "GB of address space)", error=type(error).__name__,
+                     size=f"{limit / (1 << 30):g}") if limit else \
+            tr("{error}: your code ran out of the memory the grader allows it",
+               error=type(error).__name__)
+        return {"status": "error", "message": message, "traceback": text}
     if sandboxed and isinstance(error, PermissionError):
-        return {"status": "error", "message": f"PermissionError: {error} ({SANDBOX_HINT})",
+        return {"status": "error", "message": f"PermissionError: {error} ({sandbox_hint()})",
                 "traceback": text}
     if isinstance(error, StudentLoadError):
         return {"status": "load_error", "message": str(error), "traceback": ""}
@@ -451,13 +459,14 @@ def _classify(error, student_folder, sandboxed=False, scenarios_file=""):
                 "traceback": text}
     if isinstance(error, OSError) and error.errno == errno.EFBIG:
         size = (getattr(LIMITS, "file_size", None) or 256 << 20) >> 20
-        return {"status": "error", "message": f"OSError: your code wrote more than {size} MB to "
-                f"one file, or printed that much (the grader's limit): is there a print in an "
-                f"endless loop?", "traceback": text}
-    if isinstance(error, SystemExit):
-        return {"status": "error", "message": "SystemExit: your code called sys.exit() or exit(), "
-                "which would stop the whole program: return a value or raise an exception",
+        return {"status": "error", "message": tr(
+            "OSError: your code wrote more than {size} MB to one file, or printed that much "
+            "(the grader's limit): is there a print in an endless loop?", size=size),
                 "traceback": text}
+    if isinstance(error, SystemExit):
+        return {"status": "error", "message": _(
+            "SystemExit: your code called sys.exit() or exit(), which would stop the whole "
+            "program: return a value or raise an exception"), "traceback": text}
     if isinstance(error, KeyboardInterrupt):
         return {"status": "error", "message": "KeyboardInterrupt",
                 "traceback": text}
@@ -466,10 +475,11 @@ def _classify(error, student_folder, sandboxed=False, scenarios_file=""):
         from autograder.feedback import CHECK_RAISED
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return {"status": "error",
-                "message": f"{type(error).__name__}{': ' + first if first else ''}, raised by the "
-                           f"check's own code, not inside your functions: it could not use what "
-                           f"your code returned or left behind, or your function does not take "
-                           f"the arguments its docstring gives",
+                "message": tr("{error}, raised by the check's own code, not inside your "
+                              "functions: it could not use what your code returned or left "
+                              "behind, or your function does not take the arguments its "
+                              "docstring gives", error=f"{type(error).__name__}"
+                              + (f": {first}" if first else "")),
                 "traceback": f"{CHECK_RAISED} {reading}\n"
                              + "".join(traceback.format_exception_only(type(error), error))}
     return {"status": "error", "message": f"{type(error).__name__}: {error}", "traceback": text}

@@ -61,7 +61,7 @@ def export(destination, assignments=None, manifest=None, kit_root=KIT_ROOT, forc
     for assignment in chosen:
         folder = destination / assignment.id
         folder.mkdir()
-        for name in ("README.md", "scenarios.py", FILE_NAME):
+        for name in ("README.md", "README.ja.md", "scenarios.py", FILE_NAME):
             shutil.copy2(assignment.folder / name, folder / name)
         for name in assignment.files:
             source = kit_root / "student_template" / assignment.id / name
@@ -154,6 +154,9 @@ dependencies = [
 
 [tool.setuptools]
 packages = ["autograder", "autograder.batch", "autograder.platforms"]
+
+[tool.setuptools.package-data]
+autograder = ["locale/*/LC_MESSAGES/*.mo", "locale/*/LC_MESSAGES/*.po"]
 
 [tool.pytest.ini_options]
 addopts = "-p no:cacheprovider"
