@@ -40,8 +40,10 @@ def test_the_student_may_read_python_and_the_solution_but_not_the_kit(kit_root, 
             assert not place.startswith(str(kit_root / secret)), place
     assert confinement.read_files == [str(kit_root / "assignments" / "03_adam" / "scenarios.py")]
     environment = confinement.environment(tmp_path, kit_root)
+    # nothing of the grader's reaches the student's code but its limits, its scratch mount
+    # and the language its messages are written in
     assert not [name for name in environment if name.startswith("AUTOGRADER_")
-                and name not in ("AUTOGRADER_LIMITS", "AUTOGRADER_TMPFS")]
+                and name not in ("AUTOGRADER_LIMITS", "AUTOGRADER_TMPFS", "AUTOGRADER_LANG")]
     assert environment["HOME"] == environment["TMPDIR"] == str(tmp_path)
 
 
