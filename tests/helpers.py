@@ -58,3 +58,29 @@ def alive(pid):
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def solution_tree(folder, assignment_id, mistake_id=None, replace=None):
+    """A solution tree under ``folder`` with one assignment: the reference, with a known
+    mistake applied (``mistake_id``) or one text replaced (``replace``: (old, new), which must
+    occur once). Returns (the tree's root, the mistake or None)."""
+    from pathlib import Path
+
+    from autograder.manifest import apply_patches, load_manifest
+    assignment = load_manifest().assignment(assignment_id)
+    reference = Path(__file__).resolve().parent.parent / "reference" / assignment_id
+    root = Path(folder) / "tree"
+    mistake = None
+    for name in assignment.files:
+        source = (reference / name).read_text()
+        if mistake_id is not None:
+            mistake = next(m for m in assignment.mistakes if m.id == mistake_id)
+            if mistake.file == name:
+                source = apply_patches(source, mistake)
+        if replace is not None:
+            old, new = replace
+            assert source.count(old) == 1, old
+            source = source.replace(old, new)
+        (root / assignment_id).mkdir(parents=True, exist_ok=True)
+        (root / assignment_id / name).write_text(source)
+    return root, mistake

@@ -9,6 +9,7 @@ import pytest
 from autograder import catalog
 from autograder.__main__ import checks_table
 from autograder.i18n import DOMAIN, LOCALE_DIR, normalize
+from helpers import solution_tree
 
 JA = gettext.translation(DOMAIN, LOCALE_DIR, languages=["ja"])
 _PLACEHOLDER = re.compile(r"{(\w+)}")
@@ -75,15 +76,11 @@ def test_language_names(value, code):
 def test_a_real_session_with_lang_ja_speaks_japanese(pytester, kit_root, tmp_path):
     """A mistaken Adam, graded with --lang ja: the table, the reasons and the diagnosis are
     Japanese, and the code, the numbers and the check ids are as they are in English."""
-    from autograder.manifest import apply_patches, load_manifest
+    from autograder.manifest import load_manifest
     adam = load_manifest().assignment("03_adam")
-    mistake = next(m for m in adam.mistakes if m.id == "adam_eps_inside_sqrt")
-    tree = tmp_path / "tree" / "03_adam"
-    tree.mkdir(parents=True)
-    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
-    (tree / "optimizers.py").write_text(apply_patches(source, mistake))
+    tree, mistake = solution_tree(tmp_path, "03_adam", "adam_eps_inside_sqrt")
     run = pytester.runpytest_subprocess(str(kit_root / "assignments" / "03_adam"),
-                                        "--solution", str(tmp_path / "tree"), "--lang", "ja",
+                                        "--solution", str(tree), "--lang", "ja",
                                         "-k", "adam_f32 or gd_quadratic", "-p", "no:cacheprovider")
     assert run.ret == 1
     text = run.stdout.str()

@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from helpers import solution_tree
+
 pytestmark = pytest.mark.slow
 
 
@@ -95,15 +97,11 @@ def test_junit_xml_has_a_test_case_per_check_with_the_feedback(pytester, adam, k
     message is the kit's feedback (naming the mistake), a GPU check without CUDA a skip."""
     import xml.etree.ElementTree as ET
 
-    from autograder.manifest import apply_patches, load_manifest
+    from autograder.manifest import load_manifest
     assignment = load_manifest().assignment("03_adam")
-    mistake = next(m for m in assignment.mistakes if m.id == "adam_no_bias_correction")
-    tree = tmp_path / "tree" / "03_adam"
-    tree.mkdir(parents=True)
-    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
-    (tree / "optimizers.py").write_text(apply_patches(source, mistake))
+    tree, mistake = solution_tree(tmp_path, "03_adam", "adam_no_bias_correction")
     report = tmp_path / "junit.xml"
-    run = pytester.runpytest_subprocess(adam, "--solution", str(tmp_path / "tree"),
+    run = pytester.runpytest_subprocess(adam, "--solution", str(tree),
                                         f"--junitxml={report}", "-p", "no:cacheprovider")
     assert run.ret == 1
     cases = list(ET.parse(report).getroot().iter("testcase"))
@@ -118,12 +116,7 @@ def test_junit_xml_has_a_test_case_per_check_with_the_feedback(pytester, adam, k
 
 def _patched_tree(tmp_path, kit_root, old, new):
     """A solution tree of 03_adam: the reference with ``old`` replaced by ``new``."""
-    tree = tmp_path / "tree" / "03_adam"
-    tree.mkdir(parents=True)
-    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
-    assert source.count(old) == 1
-    (tree / "optimizers.py").write_text(source.replace(old, new))
-    return tree.parent
+    return solution_tree(tmp_path, "03_adam", replace=(old, new))[0]
 
 
 def test_k_selects_checks_by_their_names_and_a_partial_run_says_so(pytester, adam, tmp_path):
@@ -189,15 +182,9 @@ def test_in_process_writes_a_script_that_reproduces_a_failed_check(pytester, kit
     import subprocess
     import sys
 
-    from autograder.manifest import apply_patches, load_manifest
-    tensors = load_manifest().assignment("01_tensors")
-    mistake = next(m for m in tensors.mistakes if m.id == "softmax_normalises_over_everything")
-    tree = tmp_path / "tree" / "01_tensors"
-    tree.mkdir(parents=True)
-    source = (kit_root / "reference" / "01_tensors" / "tensors.py").read_text()
-    (tree / "tensors.py").write_text(apply_patches(source, mistake))
+    tree, _ = solution_tree(tmp_path, "01_tensors", "softmax_normalises_over_everything")
     run = pytester.runpytest_subprocess(str(kit_root / "assignments" / "01_tensors"),
-                                        "--solution", str(tmp_path / "tree"), "--in-process",
+                                        "--solution", str(tree), "--in-process",
                                         "-k", "softmax_f32", "-p", "no:cacheprovider")
     assert run.ret == 1
     script = pytester.path / "autograder-repro" / "01_tensors-softmax_f32.py"
@@ -211,14 +198,9 @@ def test_in_process_writes_a_script_that_reproduces_a_failed_check(pytester, kit
     # the student's softmax on the first recorded input: rows that do not sum to 1
     assert done.stdout.startswith("tensor(")
     # an optimizer's inputs are objects: the script re-runs the whole check instead
-    tree = tmp_path / "adam" / "03_adam"
-    tree.mkdir(parents=True)
-    adam = load_manifest().assignment("03_adam")
-    mistake = next(m for m in adam.mistakes if m.id == "adam_eps_inside_sqrt")
-    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
-    (tree / "optimizers.py").write_text(apply_patches(source, mistake))
+    tree, _ = solution_tree(tmp_path / "adam", "03_adam", "adam_eps_inside_sqrt")
     run = pytester.runpytest_subprocess(str(kit_root / "assignments" / "03_adam"),
-                                        "--solution", str(tmp_path / "adam"), "--in-process",
+                                        "--solution", str(tree), "--in-process",
                                         "-k", "adam_f32", "-p", "no:cacheprovider")
     script = pytester.path / "autograder-repro" / "03_adam-adam_f32.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from autograder import runner, sandbox
+from helpers import solution_tree
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +33,6 @@ def simulated(tmp_path, monkeypatch):
     return shim
 
 
-def _patched_tree(tmp_path, kit_root, old, new):
-    tree = tmp_path / "tree" / "03_adam"
-    tree.mkdir(parents=True)
-    source = (kit_root / "reference" / "03_adam" / "optimizers.py").read_text()
-    assert source.count(old) == 1
-    (tree / "optimizers.py").write_text(source.replace(old, new))
-    return tree.parent
-
-
 def test_the_simulation_removes_what_windows_lacks(simulated):
     import subprocess
     code = ("import os; from autograder import runner, sandbox, zygote; "
@@ -62,9 +54,9 @@ def test_grading_works_without_resource_process_groups_or_fork(pytester, kit_roo
     # the workers had no resource limits to set: the sandbox line says so by leaving them out
     header = next(line for line in run.stdout.lines if line.startswith("autograder: solution"))
     assert "confined by limits" not in header
-    tree = _patched_tree(tmp_path, kit_root, "        counts = [step.item() for step in steps]\n",
-                         "        counts = [step.item() for step in steps]\n"
-                         "        while True:\n            pass\n")
+    tree, _ = solution_tree(tmp_path, "03_adam", replace=(
+        "        counts = [step.item() for step in steps]\n",
+        "        counts = [step.item() for step in steps]\n        while True:\n            pass\n"))
     run = pytester.runpytest_subprocess(adam, "--solution", str(tree), "-k", "adam_f32 or "
                                         "gd_quadratic", "-p", "no:cacheprovider")
     assert run.ret == 1
