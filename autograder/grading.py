@@ -644,9 +644,10 @@ class Grader:
         return self.assignment.timeout_given(check, seconds), seconds
 
     def _prefetch_after(self, check):
-        """Start the reference on ``check`` and on the next agreement check, so that it
-        works while the solution runs (and the next limit is known when it is needed)."""
-        self.reference.prefetch(check)
+        """Start the reference on the agreement check after ``check`` (``_time_limit`` has
+        started it on ``check``), so that it works while the solution runs and the next
+        limit is known when it is needed."""
+        self.reference.prefetch(check)   # in debug mode _time_limit does not
         later = list(self.assignment.checks)
         for other in later[later.index(check) + 1:]:
             if other.kind == "agreement" and other.device == "cpu":

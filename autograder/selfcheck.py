@@ -22,6 +22,7 @@ from autograder import results as R
 from autograder.grading import Grader, ReferenceSide
 from autograder.manifest import REFERENCE_ROOT, TEMPLATE_ROOT, apply_patches
 from autograder.template import template_differences
+from autograder.zygote import start as start_zygote
 
 
 @dataclass
@@ -50,7 +51,7 @@ def check_assignment(assignment, checks=None, mistakes=None, cuda=None):
     outcome = SelfCheck(assignment.id)
     selected = [c for c in assignment.checks if checks is None or c.id in checks]
     reference = ReferenceSide(assignment)
-    zygote = _zygote(assignment)   # every grading's worker forked warm, as in a batch
+    zygote = start_zygote([assignment.scenarios_path])   # workers forked warm, as in a batch
     try:
         _expect_full_marks(outcome, _grade(assignment, REFERENCE_ROOT, reference, selected,
                                            cuda, zygote))
@@ -90,18 +91,6 @@ def _changed_checks(assignment, selected):
             for mistake_id in recorded.mistakes(check):
                 changed.setdefault(mistake_id, []).append(check)
     return changed
-
-
-def _zygote(assignment):
-    """A zygote that forks the workers with torch and the scenarios already imported; None
-    where there is none (they start afresh then)."""
-    from autograder.zygote import Zygote, ZygoteError, available
-    if not available():
-        return None
-    try:
-        return Zygote([assignment.scenarios_path])
-    except ZygoteError:
-        return None
 
 
 def _grade(assignment, root, reference, checks, cuda, zygote=None):

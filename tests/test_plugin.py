@@ -114,7 +114,7 @@ def test_junit_xml_has_a_test_case_per_check_with_the_feedback(pytester, adam, k
     assert mistake.title in message
 
 
-def _patched_tree(tmp_path, kit_root, old, new):
+def _patched_tree(tmp_path, _kit_root, old, new):
     """A solution tree of 03_adam: the reference with ``old`` replaced by ``new``."""
     return solution_tree(tmp_path, "03_adam", replace=(old, new))[0]
 

@@ -199,14 +199,10 @@ class _Runner:
         self._stopping = threading.Event()
 
     def _start(self):
-        from autograder.zygote import Zygote, ZygoteError, available
-        if self._zygote is None and os.environ.get("AUTOGRADER_ZYGOTE", "") == "0":
-            self._zygote = False  # asked for: a fresh worker per job (to compare)
-        if self._zygote is None and available():
-            try:
-                self._zygote = Zygote([a.scenarios_path for a in self.batch.assignments])
-            except ZygoteError:
-                self._zygote = False  # workers then start afresh
+        from autograder import zygote
+        if self._zygote is None:
+            self._zygote = zygote.start(a.scenarios_path for a in self.batch.assignments) \
+                or False   # False: tried, none (workers start afresh)
         return self._zygote or None
 
     def _reference(self, assignment):
