@@ -18,11 +18,15 @@
 
 TREE is a folder laid out like ``reference/`` (``TREE/03_adam/optimizers.py``),
 or one of the words ``reference`` and ``template``.
+
+Every message is in the language of ``--lang`` (else ``AUTOGRADER_LANG``, else the locale);
+the help of the options stays in English (it is built before ``--lang`` is read).
 """
 import argparse
 import sys
 from pathlib import Path
 
+from autograder.i18n import N_, _, pick, tr
 from autograder.manifest import (KIT_ROOT, REFERENCE_ROOT, TEMPLATE_ROOT, ManifestError,
                                  load_manifest, resolve_solution)
 
@@ -35,13 +39,13 @@ def _columns():
 
 def _grade(args):
     from autograder import results as R
-    from autograder.i18n import tr
     from autograder.grading import grade
     from autograder.sandbox import detect
     from autograder.signals import signal_name
     solution = resolve_solution(args.solution)
     if not solution.is_dir():
-        print(f"error: solution tree {args.solution!r} is not a folder", file=sys.stderr)
+        print(tr("error: solution tree {tree} is not a folder", tree=repr(args.solution)),
+              file=sys.stderr)
         return 2
     assignment = load_manifest().assignment(args.assignment)
     total = len(args.checks.split(",")) if args.checks else len(assignment.checks)
@@ -83,7 +87,7 @@ def _grade(args):
     print(report.format_table(_columns()))
     if args.results:
         R.write_results(report, args.results)
-        print(f"\nResults written to {args.results}")
+        print("\n" + tr("Results written to {path}", path=args.results))
     return 0
 
 
@@ -91,14 +95,16 @@ def _demo(args):
     from autograder.batch.examples import build_class
     out = Path(args.out)
     students = build_class(out / "submissions", load_manifest())
-    print(f"The example class ({len(students)} students) is in {out / 'submissions'}:")
+    print(tr("The example class ({count} students) is in {folder}:", count=len(students),
+             folder=out / "submissions"))
     for name, about in students:
         print(f"  {name}: {about}")
     print()
     args.submissions, args.out = str(out / "submissions"), str(out / "graded")
     code = _batch(args)
     if code == 0:
-        print(f"\nThe gradebook ({Path(args.out) / 'gradebook.csv'}), student and assignment totals:")
+        print("\n" + tr("The gradebook ({path}), student and assignment totals:",
+                        path=Path(args.out) / "gradebook.csv"))
         print(_gradebook_table(Path(args.out) / "gradebook.csv"))
     return code
 
@@ -125,7 +131,8 @@ def _batch(args):
     from autograder.signals import signal_name
     submissions = Path(args.submissions)
     if not submissions.is_dir():
-        print(f"error: submissions folder {args.submissions!r} is not a folder", file=sys.stderr)
+        print(tr("error: submissions folder {folder} is not a folder",
+                 folder=repr(args.submissions)), file=sys.stderr)
         return 2
     warning = detect().warning()
     if warning:
@@ -138,7 +145,7 @@ def _batch(args):
     bar = None
     if options.progress:
         from tqdm import tqdm
-        bar = tqdm(total=0, unit="job", desc="grading", dynamic_ncols=True)
+        bar = tqdm(total=0, unit="job", desc=_("grading"), dynamic_ncols=True)
 
     def progress(done, total, student, assignment):
         if bar is not None:
@@ -153,8 +160,9 @@ def _batch(args):
             bar.close()
         partial = getattr(stop, "batch", None)
         done = partial.graded_now if partial else 0
-        print(f"\nInterrupted by {signal_name(stop)} after {done} job(s) graded in this run. "
-              f"Nothing graded is lost: run the same command again to finish.")
+        print("\n" + tr("Interrupted by {signal} after {count} job(s) graded in this run. "
+                        "Nothing graded is lost: run the same command again to finish.",
+                        signal=signal_name(stop), count=done))
         return 143 if signal_name(stop) == "SIGTERM" else 130
     if bar is not None:
         bar.close()
@@ -170,9 +178,10 @@ def _snapshots(args):
     stale = [s for s in snapshots.stale(manifest) if chosen is None or s.assignment in chosen]
     if args.check:
         for item in stale:
-            print(f"out of date: {item.assignment}: {item.reason}")
-        print("snapshots are in sync with the reference" if not stale else
-              "run `python -m autograder snapshots` to record them again")
+            print(tr("out of date: {assignment}: {reason}", assignment=item.assignment,
+                     reason=item.reason))
+        print(_("snapshots are in sync with the reference") if not stale else
+              _("run `python -m autograder snapshots` to record them again"))
         return 1 if stale else 0
     targets = [a for a in manifest.assignments
                if (chosen is None and (args.all or a.id in {s.assignment for s in stale}))
@@ -183,10 +192,12 @@ def _snapshots(args):
         snapshots.write(path, snapshot)
         speed = ", ".join(f"{c}: {v['reference_over_baseline']:.2f}x {v['baseline']}"
                           for c, v in snapshot["speed"].items())
-        print(f"wrote {path.relative_to(KIT_ROOT)} ({path.stat().st_size / 1e6:.2f} MB)"
-              + (f"; the reference takes {speed}" if speed else ""))
+        values = dict(path=path.relative_to(KIT_ROOT), size=f"{path.stat().st_size / 1e6:.2f}",
+                      speed=speed)
+        print(tr("wrote {path} ({size} MB); the reference takes {speed}", **values) if speed
+              else tr("wrote {path} ({size} MB)", **values))
     if not targets:
-        print("snapshots are in sync with the reference (--all records them all again)")
+        print(_("snapshots are in sync with the reference (--all records them all again)"))
     return 0
 
 
@@ -196,10 +207,10 @@ def _export(args):
         exported = export(args.destination, args.assignments.split(",") if args.assignments
                           else None, force=args.force)
     except FileExistsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(tr("error: {error}", error=error), file=sys.stderr)
         return 2
-    print(f"wrote {len(exported.files)} files ({exported.size / 1e6:.1f} MB) to "
-          f"{exported.destination}")
+    print(tr("wrote {count} files ({size} MB) to {destination}", count=len(exported.files),
+             size=f"{exported.size / 1e6:.1f}", destination=exported.destination))
     return 0
 
 
@@ -227,16 +238,18 @@ def _nbgrader(args):
     from autograder.platforms.nbgrader import SETTINGS_FILE, build_course
     destination = Path(args.course)
     if (destination / "source").exists() and not args.force:
-        print(f"error: {destination} already holds a course (source/); use --force to write "
-              f"its notebooks again", file=sys.stderr)
+        print(tr("error: {destination} already holds a course (source/); use --force to "
+                 "write its notebooks again", destination=destination), file=sys.stderr)
         return 2
     notebooks = build_course(destination, args.assignments.split(",") if args.assignments
                              else None, seed=args.seed, cuda=args.cuda)
     for path in notebooks:
-        print(f"wrote {path}")
-    print(f"wrote {destination / 'nbgrader_config.py'}, {destination / 'gradebook.db'} and "
-          f"{destination / SETTINGS_FILE} (the hidden seed offset: keep it from students)")
-    print(f"next: cd {destination} && nbgrader generate_assignment <id>")
+        print(tr("wrote {path}", path=path))
+    print(tr("wrote {config}, {gradebook} and {settings} (the hidden seed offset: keep it "
+             "from students)", config=destination / "nbgrader_config.py",
+             gradebook=destination / "gradebook.db", settings=destination / SETTINGS_FILE))
+    print(tr("next: cd {destination} && nbgrader generate_assignment <id>",
+             destination=destination))
     return 0
 
 
@@ -245,19 +258,21 @@ def _mutants(args):
         from autograder.mutation import REPORT, run
         import cosmic_ray  # noqa: F401
     except ImportError:
-        print("error: mutation testing needs cosmic-ray: pip install -e \".[mutation]\"",
+        print(_("error: mutation testing needs cosmic-ray: pip install -e \".[mutation]\""),
               file=sys.stderr)
         return 2
-    rows, _ = run(args.assignments.split(",") if args.assignments else None, jobs=args.jobs,
-                  limit=args.limit, report=args.report or REPORT,
-                  progress=not args.no_progress)
+    rows, _report = run(args.assignments.split(",") if args.assignments else None,
+                        jobs=args.jobs, limit=args.limit, report=args.report or REPORT,
+                        progress=not args.no_progress)
     for row in rows:
         judged = row["killed"] + row["survived"]
-        print(f"{row['assignment']}: {row['mutants']} mutants, {row['killed']} killed, "
-              f"{row['survived']} survived, {row['equivalent']} equivalent "
-              f"({100.0 * row['killed'] / judged if judged else 100.0:.1f}% killed), "
-              f"{row['named']} named, {row['seconds']:g} s")
-    print(f"report: {args.report or REPORT}")
+        print(tr("{assignment}: {mutants} mutants, {killed} killed, {survived} survived, "
+                 "{equivalent} equivalent ({share} killed), {named} named, {seconds} s",
+                 assignment=row["assignment"], mutants=row["mutants"], killed=row["killed"],
+                 survived=row["survived"], equivalent=row["equivalent"],
+                 share=f"{100.0 * row['killed'] / judged if judged else 100.0:.1f}%",
+                 named=row["named"], seconds=f"{row['seconds']:g}"))
+    print(tr("report: {path}", path=args.report or REPORT))
     return 0
 
 
@@ -273,24 +288,32 @@ def _template(args):
         for problem in problems:
             print(problem)
         if problems:
-            print("student_template/ is out of date: run `python -m autograder template`.")
+            print(_("student_template/ is out of date: run `python -m autograder template`."))
             return 1
-        print("student_template/ is in sync with reference/.")
+        print(_("student_template/ is in sync with reference/."))
         return 0
     written = write_template(reference, template)
-    print("\n".join(f"wrote student_template/{p}" for p in written) or "already up to date")
+    print("\n".join(tr("wrote {path}", path=f"student_template/{p}") for p in written)
+          or _("already up to date"))
     return 0
+
+
+# a check's kind, as ``list`` shows it
+_KINDS = {"agreement": N_("agreement"), "speed": N_("speed")}
 
 
 def _list(args):
     manifest = load_manifest()
     for assignment in manifest.assignments:
         total = sum(c.points for c in assignment.checks)
-        print(f"{assignment.id}: {assignment.title} ({total:g} points; concepts: "
-              f"{', '.join(assignment.concepts)})")
+        print(tr("{assignment}: {title} ({total} points; concepts: {concepts})",
+                 assignment=assignment.id, title=pick(assignment.title, assignment.title_ja),
+                 total=f"{total:g}", concepts=", ".join(assignment.concepts)))
         for check in assignment.checks:
             where = f" [{check.device}]" if check.device != "cpu" else ""
-            print(f"  {check.id:<22} {check.points:>4g}  {check.kind}{where}: {check.title}")
+            kind = _(_KINDS[check.kind]) if check.kind in _KINDS else check.kind
+            print(f"  {check.id:<22} {check.points:>4g}  {kind}{where}: "
+                  f"{pick(check.title, check.title_ja)}")
     return 0
 
 
@@ -349,10 +372,11 @@ def _docs(args):
                 stale.append(path)
                 if not args.check:
                     path.write_text(updated)
-    verb = "out of date" if args.check else "updated"
-    lines = [f"{verb}: {p.relative_to(KIT_ROOT)}" for p in stale]
-    lines += [f"missing: {p.relative_to(KIT_ROOT)} (every assignment needs one)" for p in missing]
-    print("\n".join(lines) or "READMEs up to date")
+    done = N_("out of date: {path}") if args.check else N_("updated: {path}")
+    lines = [tr(done, path=p.relative_to(KIT_ROOT)) for p in stale]
+    lines += [tr("missing: {path} (every assignment needs one)", path=p.relative_to(KIT_ROOT))
+              for p in missing]
+    print("\n".join(lines) or _("READMEs up to date"))
     return 1 if (missing or (args.check and stale)) else 0
 
 
@@ -361,18 +385,19 @@ def _i18n(args):
     from autograder.i18n import LANGUAGES
     if args.check:
         found = [p for lang in LANGUAGES if lang != "en" for p in catalog.problems(lang)]
-        print("\n".join(found) or "message catalogs up to date")
+        print("\n".join(found) or _("message catalogs up to date"))
         return 1 if found else 0
     for path in catalog.update():
-        print(f"wrote {path.relative_to(KIT_ROOT)}")
+        print(tr("wrote {path}", path=path.relative_to(KIT_ROOT)))
     found = [p for lang in LANGUAGES if lang != "en" for p in catalog.problems(lang)]
-    print("\n".join(found) or "every message has its translation")
+    print("\n".join(found) or _("every message has its translation"))
     return 1 if found else 0
 
 
 def _validate(args):
     manifest = load_manifest(reference_root=REFERENCE_ROOT)
-    print(f"{manifest.path.name}: {len(manifest.assignments)} assignment(s), valid")
+    print(tr("{file}: {count} assignment(s), valid", file=manifest.path.name,
+             count=len(manifest.assignments)))
     return 0
 
 
@@ -488,20 +513,20 @@ def main(argv=None):
         try:
             set_language(args.lang)
         except ValueError as error:
-            print(f"error: --lang: {error}", file=sys.stderr)
+            print(tr("error: --lang: {error}", error=error), file=sys.stderr)
             return 2
     stop_on_sigterm()
     try:
         return args.run(args)
     except ManifestError as error:
-        print(f"manifest error: {error}", file=sys.stderr)
+        print(tr("manifest error: {error}", error=error), file=sys.stderr)
         return 2
     except ModuleNotFoundError as error:
         if error.name not in INSTRUCTOR_PACKAGES:
             raise
-        print(f"error: this command needs {error.name}, one of the instructor's packages "
-              f"(students do not need them): pip install -e \".[instructor]\"",
-              file=sys.stderr)
+        print(tr("error: this command needs {package}, one of the instructor's packages "
+                 "(students do not need them): pip install -e \".[instructor]\"",
+                 package=error.name), file=sys.stderr)
         return 2
     finally:
         import gc

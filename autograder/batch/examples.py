@@ -4,20 +4,23 @@ Each student is the reference solution of the assignments listed, with known mis
 applied, text prepended or appended to files, written as a folder laid out like
 ``student_template/`` or as a ``.zip`` with the files inside a folder of the student's own.
 Because it is built from the reference and the declared mistakes, it can never drift from
-them.
+them. A student's description (``about``) is data, as a check's title is: its Japanese form
+is ``about_ja`` beside it, shown when Japanese is in use.
 """
 import shutil
 import tomllib
 import zipfile
 from pathlib import Path
 
+from autograder.i18n import pick
 from autograder.manifest import KIT_ROOT, REFERENCE_ROOT, ManifestError, apply_patches
 
 EXAMPLE_CLASS = KIT_ROOT / "examples" / "class.toml"
 
 
 def build_class(destination, manifest, spec=EXAMPLE_CLASS, reference_root=REFERENCE_ROOT):
-    """Write every student of ``spec`` under ``destination``; return [(name, about)]."""
+    """Write every student of ``spec`` under ``destination``; return [(name, about)], each
+    description in the language in use."""
     destination = Path(destination)
     if destination.exists():
         shutil.rmtree(destination)
@@ -39,7 +42,8 @@ def build_class(destination, manifest, spec=EXAMPLE_CLASS, reference_root=REFERE
                 path = folder / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
-        written.append((student["name"], student.get("about", "")))
+        written.append((student["name"], pick(student.get("about", ""),
+                                              student.get("about_ja"))))
     return written
 
 

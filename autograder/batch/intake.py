@@ -16,7 +16,7 @@ submission holds is never used. Zip members are read with size limits (a zip bom
 at them) and never written where their names point.
 
 Every entry becomes a ``Submission`` with the problems found on the way, in words an
-instructor can act on.
+instructor can act on, in the language in use (they reach the student's feedback too).
 """
 import hashlib
 import os
@@ -25,6 +25,8 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from autograder.i18n import _, tr
 
 MAX_FILE = 1 << 20            # a solution file is a few kB
 MAX_ZIP_TOTAL = 64 << 20      # what we read out of one zip, all members together
@@ -82,8 +84,8 @@ def collect(folder, manifest, staging):
         submission = Submission(student, source, kind)
         if len(found) > 1:
             names = ", ".join(p.name + ("/" if k == "folder" else "") for p, k in found)
-            submission.problems.append(f"two submissions ({names}): neither was graded; "
-                                       f"keep one")
+            submission.problems.append(tr("two submissions ({names}): neither was graded; "
+                                          "keep one", names=names))
             submission.gradable = False
         else:
             _stage(submission, wanted, staging / file_name(student))
@@ -136,30 +138,32 @@ def _stage(submission, wanted, target):
         submission.gradable = False
         if not submission.problems:
             if not candidates["<count>"]:
-                submission.problems.append("empty submission")
+                submission.problems.append(_("empty submission"))
             elif not candidates["<any>"]:
-                submission.problems.append(f"no Python files in the submission (expected "
-                                           f"names such as {', '.join(sorted(wanted)[:4])})")
+                submission.problems.append(tr("no Python files in the submission (expected "
+                                              "names such as {names})",
+                                              names=", ".join(sorted(wanted)[:4])))
             else:
                 submission.problems.append(_wrong_names(candidates["<any>"], wanted))
 
 
 def _text_problem(key, data):
     if b"\0" in data:
-        return f"{key} is not a Python source file (it holds binary data)"
+        return tr("{file} is not a Python source file (it holds binary data)", file=key)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         head = data[:200]
         if b"coding" not in head:
-            return f"{key} is not UTF-8 text (save it as UTF-8)"
+            return tr("{file} is not UTF-8 text (save it as UTF-8)", file=key)
     return ""
 
 
 def _wrong_names(others, wanted):
     expected = ", ".join(sorted(wanted)[:4])
     seen = ", ".join(sorted(others)[:6])
-    return f"no solution files found: expected names such as {expected}; found {seen}"
+    return tr("no solution files found: expected names such as {expected}; found {seen}",
+              expected=expected, seen=seen)
 
 
 # --- where the student's files are ------------------------------------------------------
@@ -194,10 +198,11 @@ def _choose(candidates, submission):
         usable.sort(key=lambda option: option[0])
         chosen[key] = (usable[0][1], usable[0][2])
         if len(usable) > 1 and usable[0][0] == usable[1][0]:
-            submission.problems.append(f"several copies of {key}; graded {usable[0][1]}")
+            submission.problems.append(tr("several copies of {file}; graded {chosen}",
+                                          file=key, chosen=usable[0][1]))
     if refused and not chosen:
-        submission.problems.append("solution files were found only inside folders that are "
-                                   "never graded (reference/, tests/, autograder/, ...)")
+        submission.problems.append(_("solution files were found only inside folders that are "
+                                     "never graded (reference/, tests/, autograder/, ...)"))
     return chosen
 
 
@@ -212,8 +217,8 @@ def _folder_candidates(submission, wanted):
             seen += 1
             candidates["<count>"] = seen
             if seen > MAX_WALK:
-                submission.problems.append(f"more than {MAX_WALK} files: the rest were not "
-                                           f"looked at")
+                submission.problems.append(tr("more than {count} files: the rest were not "
+                                              "looked at", count=MAX_WALK))
                 return candidates
             path = Path(folder) / name
             parts = path.relative_to(root).parts
@@ -228,12 +233,12 @@ def _folder_candidates(submission, wanted):
             except OSError:
                 continue
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
-                submission.problems.append(f"{'/'.join(parts)} is a link or not a regular "
-                                           f"file: not taken")
+                submission.problems.append(tr("{file} is a link or not a regular file: not "
+                                              "taken", file="/".join(parts)))
                 continue
             if info.st_size > MAX_FILE:
-                submission.problems.append(f"{'/'.join(parts)} is larger than "
-                                           f"{MAX_FILE >> 20} MB: not taken")
+                submission.problems.append(tr("{file} is larger than {size} MB: not taken",
+                                              file="/".join(parts), size=MAX_FILE >> 20))
                 continue
             candidates.setdefault(key, []).append(
                 (rank, "/".join(parts), lambda p=path: p.read_bytes()))
@@ -246,12 +251,12 @@ def _zip_candidates(submission, wanted):
         archive = zipfile.ZipFile(submission.source)
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        submission.problems.append(f"not a readable zip file ({error})")
+        submission.problems.append(tr("not a readable zip file ({error})", error=error))
         submission.gradable = False
         return candidates
     if len(members) > MAX_ZIP_MEMBERS:
-        submission.problems.append(f"the zip holds {len(members)} entries, more than "
-                                   f"{MAX_ZIP_MEMBERS}: not graded")
+        submission.problems.append(tr("the zip holds {count} entries, more than {limit}: "
+                                      "not graded", count=len(members), limit=MAX_ZIP_MEMBERS))
         submission.gradable = False
         return candidates
     budget = [MAX_ZIP_TOTAL]
@@ -275,16 +280,18 @@ def _zip_candidates(submission, wanted):
             continue
         rank, key = placed
         if (member.external_attr >> 16) & 0o170000 == 0o120000:
-            submission.problems.append(f"{name} is a link: not taken")
+            submission.problems.append(tr("{file} is a link: not taken", file=name))
             continue
         if member.file_size > MAX_FILE:
-            submission.problems.append(f"{name} is larger than {MAX_FILE >> 20} MB: not taken")
+            submission.problems.append(tr("{file} is larger than {size} MB: not taken",
+                                          file=name, size=MAX_FILE >> 20))
             continue
         candidates.setdefault(key, []).append(
             (rank, name, lambda m=member: _read_member(archive, m, budget, submission)))
     if unsafe:
         shown = ", ".join(unsafe[:3]) + (" ..." if len(unsafe) > 3 else "")
-        submission.problems.append(f"entries with absolute or '..' paths were ignored: {shown}")
+        submission.problems.append(tr("entries with absolute or '..' paths were ignored: "
+                                      "{entries}", entries=shown))
     return candidates
 
 
@@ -295,12 +302,12 @@ def _read_member(archive, member, budget, submission):
         with archive.open(member) as handle:
             data = handle.read(limit + 1)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError) as error:
-        submission.problems.append(f"{member.filename} could not be read from the zip "
-                                   f"({error})")
+        submission.problems.append(tr("{file} could not be read from the zip ({error})",
+                                      file=member.filename, error=error))
         return None
     if len(data) > limit:
-        submission.problems.append(f"{member.filename} unpacks to more than {limit >> 10} kB "
-                                   f"(a zip bomb?): not taken")
+        submission.problems.append(tr("{file} unpacks to more than {size} kB (a zip bomb?): "
+                                      "not taken", file=member.filename, size=limit >> 10))
         return None
     budget[0] -= len(data)
     return data

@@ -8,16 +8,31 @@
 * ``feedback/<student>.md``: the points table and every message the student would see.
 * ``results/<student>.json``: Gradescope's ``results.json`` for the student.
 
+Everything a person reads is in the language in use (``--lang``): the feedback, the results
+files, the summary, and the reasons in the gradebook's status. The gradebook itself is data
+that scripts and LMS imports read, so its shape is the same in every language: the column
+headers (``student``, ``status``, ``seed``, ``total``, the assignment and check ids), the
+``(maximum)`` label of the maxima row and the leading ``graded`` keyword of a status stay
+in English; only what follows that keyword (why a submission was not graded, or what
+limited its grading) is translated. A status that does not start with ``graded`` is a
+submission that could not be graded at all.
+
 Every file is written atomically.
 """
 import csv
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from autograder import results as R
 from autograder.batch.intake import file_name
+from autograder.batch.run import missing_files
+from autograder.feedback import title_of
+from autograder.i18n import _, tr
+
+GRADED = "graded"     # the gradebook's status keyword: English in every language
 
 
 def student_report(batch, submission):
@@ -28,13 +43,16 @@ def student_report(batch, submission):
         for check in assignment.checks:
             if check.id in by_check:
                 report.add(by_check[check.id])
-    report.notes.append(f"Grade seed offset: {batch.options.seed}. Kit version: "
-                        f"{batch.kit_version}.")
+    report.notes.append(tr("Grade seed offset: {seed}. Kit version: {version}.",
+                           seed=batch.options.seed, version=batch.kit_version))
     return report
 
 
 def status_of(batch, submission, report):
-    """``graded``, or the reasons grading was stopped or limited, in a few words."""
+    """The gradebook's status: ``graded``, or the reasons grading was stopped or limited, in
+    a few words (the reasons in the language in use, the ``graded`` keyword always in
+    English). Decided from the submission and the results' statuses, never from the words
+    of a reason, so it is the same in every language."""
     if not submission.gradable:
         return "; ".join(submission.problems)
     notes = list(submission.problems)
@@ -42,25 +60,52 @@ def status_of(batch, submission, report):
         results = [r for r in report.results if r.assignment == assignment.id and r.counts]
         if not results:
             continue
-        if all(r.reason.startswith("not submitted") for r in results):
-            notes.append(f"{assignment.id}: missing "
-                         + ", ".join(f for f in assignment.files))
+        if not submission.has(assignment):
+            missing = [f.split("/", 1)[1] for f in missing_files(submission, assignment)]
+            notes.append(tr("{assignment}: missing {files}", assignment=assignment.id,
+                            files=", ".join(missing)))
         elif all(r.status in (R.LOAD_ERROR, R.TIMEOUT) for r in results):
             notes.append(f"{assignment.id}: {_load_problem(results[0])}")
         elif all(r.status == R.FORBIDDEN for r in results):
             notes.append(f"{assignment.id}: {results[0].reason}")
-    return "graded" if not notes else "graded; " + "; ".join(notes)
+    return GRADED if not notes else f"{GRADED}; " + "; ".join(notes)
+
+
+def shown_status(status):
+    """A gradebook status as a person reads it: its ``graded`` keyword in the language in
+    use."""
+    if status == GRADED:
+        return _("graded")
+    if status.startswith(f"{GRADED}; "):
+        return tr("graded; {notes}", notes=status[len(GRADED) + 2:])
+    return status
+
+
+# autograder.grading's reasons for an import that did not finish or killed its worker
+_IMPORT_TIMED_OUT = "importing {files} did not finish within {seconds} s, so no check could run"
+_IMPORT_DIED = "the process importing {files} died, so no check could run"
 
 
 def _load_problem(result):
     reason = result.reason
-    if result.status == R.TIMEOUT and "importing" in reason:
-        return "import timed out"
-    if "died" in reason:
-        return "import crashed the worker"
-    if "memory" in reason.lower():
-        return "out of memory"
+    if result.status == R.TIMEOUT and _matches(reason, _IMPORT_TIMED_OUT):
+        return _("import timed out")
+    if _matches(reason, _IMPORT_DIED):
+        return _("import crashed the worker")
+    if "memory" in reason.lower():   # MemoryError, the same word in every language
+        return _("out of memory")
     return reason
+
+
+def _matches(text, message):
+    """Whether ``text`` is ``message`` (a msgid with ``{named}`` placeholders), filled in,
+    in English or in the language in use."""
+    for form in {message, _(message)}:
+        pattern = "".join(".*?" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"({\w+})", form))
+        if re.fullmatch(pattern, text, flags=re.S):
+            return True
+    return False
 
 
 def write_outputs(batch, out):
@@ -130,10 +175,10 @@ def _maxima(batch, reports, template):
 
 
 def feedback_markdown(batch, submission, report, status):
-    lines = [f"# Feedback for {submission.student}", "",
-             f"Status: {status}", "",
-             f"Grade: **{_num(report.score)}/{_num(report.max_score)}** "
-             f"(seed offset {batch.options.seed})", ""]
+    lines = [tr("# Feedback for {student}", student=submission.student), "",
+             tr("Status: {status}", status=shown_status(status)), "",
+             tr("Grade: **{score}/{maximum}** (seed offset {seed})", score=_num(report.score),
+                maximum=_num(report.max_score), seed=batch.options.seed), ""]
     for assignment in batch.assignments:
         results = [r for r in report.results if r.assignment == assignment.id]
         if not results:
@@ -141,10 +186,15 @@ def feedback_markdown(batch, submission, report, status):
         score = sum(r.points for r in results if r.counts)
         maximum = sum(r.max_points for r in results)
         unevaluated = maximum - sum(r.max_points for r in results if r.counts)
-        note = f" ({_num(unevaluated)} not evaluated in this run)" if unevaluated else ""
-        lines += [f"## {assignment.id}: {assignment.title}", "",
-                  f"{_num(score)}/{_num(maximum)} points{note}", "",
-                  "| check | points | status | reason |", "| --- | ---: | --- | --- |"]
+        if unevaluated:
+            points = tr("{score}/{maximum} points ({unevaluated} not evaluated in this run)",
+                        score=_num(score), maximum=_num(maximum),
+                        unevaluated=_num(unevaluated))
+        else:
+            points = tr("{score}/{maximum} points", score=_num(score), maximum=_num(maximum))
+        header = [_("check"), _("points"), _("status"), _("reason")]
+        lines += [f"## {assignment.id}: {title_of(assignment)}", "", points, "",
+                  "| " + " | ".join(header) + " |", "| --- | ---: | --- | --- |"]
         for r in results:
             points = f"{_num(r.points)}/{_num(r.max_points)}" if r.counts else f"-/{_num(r.max_points)}"
             lines.append(f"| {r.check} | {points} | {r.label} | {_cell(r.reason)} |")
@@ -157,12 +207,17 @@ def feedback_markdown(batch, submission, report, status):
 
 def summary_lines(batch, reports, statuses, out, top=5):
     graded = sum(1 for s in batch.submissions if s.gradable)
-    lines = [f"{len(batch.submissions)} submission(s): {graded} graded, "
-             f"{len(batch.submissions) - graded} could not be graded"
-             + (f"; not submissions, ignored: {', '.join(batch.ignored)}" if batch.ignored else "")]
-    lines.append(f"jobs graded now: {batch.graded_now}, reused from an earlier run: "
-                 f"{batch.reused}; reference cache: {batch.cache_hits} hit(s), "
-                 f"{batch.cache_misses} miss(es); {batch.seconds:.1f} s")
+    first = tr("{count} submission(s): {graded} graded, {ungraded} could not be graded",
+               count=len(batch.submissions), graded=graded,
+               ungraded=len(batch.submissions) - graded)
+    if batch.ignored:
+        first = tr("{summary}; not submissions, ignored: {names}", summary=first,
+                   names=", ".join(batch.ignored))
+    lines = [first]
+    lines.append(tr("jobs graded now: {now}, reused from an earlier run: {reused}; reference "
+                    "cache: {hits} hit(s), {misses} miss(es); {seconds} s",
+                    now=batch.graded_now, reused=batch.reused, hits=batch.cache_hits,
+                    misses=batch.cache_misses, seconds=f"{batch.seconds:.1f}"))
     for assignment in batch.assignments:
         scores = []
         for submission in batch.submissions:
@@ -175,24 +230,28 @@ def summary_lines(batch, reports, statuses, out, top=5):
                         for s in batch.submissions), 0)
         if scores:
             mean = sum(scores) / len(scores)
-            lines.append(f"  {assignment.id}: mean {mean:.1f}/{_num(maximum)} over "
-                         f"{len(scores)} submission(s)")
+            lines.append("  " + tr("{assignment}: mean {mean}/{maximum} over {count} "
+                                   "submission(s)", assignment=assignment.id,
+                                   mean=f"{mean:.1f}", maximum=_num(maximum),
+                                   count=len(scores)))
     mistakes = top_mistakes(batch, reports)[:top]
     if mistakes:
-        lines.append("most frequent mistakes:")
-        lines += [f"  {share:.0%} of {assignment_id} ({count}): {title}"
-                  for assignment_id, title, count, share in mistakes]
-    lines.append(f"outputs: {Path(out) / 'gradebook.csv'}, {Path(out) / 'report.html'}, "
-                 f"{Path(out) / 'feedback'}/, {Path(out) / 'results'}/")
+        lines.append(_("most frequent mistakes:"))
+        lines += ["  " + tr("{share} of {assignment} ({count}): {title}", share=f"{share:.0%}",
+                            assignment=assignment_id, count=count, title=title)
+                  for assignment_id, _mistake, title, count, share in mistakes]
+    out = Path(out)
+    lines.append(tr("outputs: {files}", files=f"{out / 'gradebook.csv'}, "
+                    f"{out / 'report.html'}, {out / 'feedback'}/, {out / 'results'}/"))
     return lines
 
 
 def top_mistakes(batch, reports):
-    """(assignment id, mistake title, students, share of those who submitted it), most
-    frequent first."""
+    """(assignment id, mistake id, mistake title in the language in use, students, share of
+    those who submitted it), most frequent first."""
     found = []
     for assignment in batch.assignments:
-        titles = {m.id: m.title for m in assignment.mistakes}
+        titles = {m.id: title_of(m) for m in assignment.mistakes}
         submitted = [s for s in batch.submissions if s.gradable and s.has(assignment)]
         counts = {}
         for submission in submitted:
@@ -203,9 +262,9 @@ def top_mistakes(batch, reports):
             for mistake in seen:
                 counts[mistake] = counts.get(mistake, 0) + 1
         for mistake, count in counts.items():
-            found.append((assignment.id, titles.get(mistake, mistake), count,
+            found.append((assignment.id, mistake, titles.get(mistake, mistake), count,
                           count / len(submitted)))
-    return sorted(found, key=lambda item: (-item[3], -item[2], item[0], item[1]))
+    return sorted(found, key=lambda item: (-item[4], -item[3], item[0], item[2]))
 
 
 def _cell(text):

@@ -6,15 +6,26 @@ instructor, on where the class stands and where it struggles.
 * the most frequent diagnosed mistakes ("31% of the class: Adam without bias correction");
 * the slowest submissions on each speed check;
 * the submissions that could not be graded, and why.
+
+The page is in the language in use (``<html lang>``, headings, tables, explanations, check
+and mistake titles). The plots are not: matplotlib draws with the fonts of the machine,
+and one without a Japanese font would draw Japanese as empty boxes. So a plot shows only
+ids and numbers (an assignment id, ``assignment::check``, ``assignment: mistake id``; a
+mistake's English title where it fits), with short English axis labels, and the table
+beside it gives the same rows with their titles in the language in use; the ``alt`` text
+and a caption under each plot say what it shows in that language.
 """
 import base64
 import html
 import io
 import statistics
 import textwrap
+import unicodedata
 
 from autograder import results as R
-from autograder.batch.outputs import top_mistakes
+from autograder.batch.outputs import GRADED, shown_status, top_mistakes
+from autograder.feedback import title_of
+from autograder.i18n import _, language, tr
 
 
 def render(batch, reports, statuses):
@@ -23,11 +34,13 @@ def render(batch, reports, statuses):
     sections = [_overview(batch, reports, statuses), _distributions(batch, reports),
                 _pass_rates(batch, reports), _mistakes(batch, reports), _speed(batch, reports),
                 _ungraded(batch, statuses)]
-    title = "Class report"
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+    title = html.escape(_("Class report"))
+    meta = html.escape(tr("{count} submission(s), seed offset {seed}, kit version {version}",
+                          count=len(batch.submissions), seed=batch.options.seed,
+                          version=batch.kit_version))
+    return (f"<!DOCTYPE html>\n<html lang=\"{language()}\"><head><meta charset=\"utf-8\">"
             f"<title>{title}</title><style>{_STYLE}</style></head><body>"
-            f"<h1>{title}</h1><p class=\"meta\">{len(batch.submissions)} submission(s), "
-            f"seed offset {batch.options.seed}, kit version {html.escape(batch.kit_version)}"
+            f"<h1>{title}</h1><p class=\"meta\">{meta}"
             f"</p>{''.join(sections)}</body></html>\n")
 
 
@@ -37,7 +50,16 @@ h1 { margin-bottom: 0.2em; } .meta { color: #666; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 td.num { text-align: right; } img { max-width: 100%; }
+.caption { color: #666; font-size: 0.9em; margin-top: 0; }
 """
+
+
+def _heading(text):
+    return f"<h2>{html.escape(text)}</h2>"
+
+
+def _paragraph(text):
+    return f"<p>{html.escape(text)}</p>"
 
 
 def _submitted(batch, assignment):
@@ -59,13 +81,14 @@ def _overview(batch, reports, statuses):
     for assignment in batch.assignments:
         scores, maximum = _scores(batch, reports, assignment)
         if scores:
-            rows.append([assignment.id, len(scores), f"{statistics.mean(scores):.1f}",
-                         f"{statistics.median(scores):g}", f"{maximum:g}",
-                         f"{sum(1 for s in scores if s == maximum)}"])
+            rows.append([assignment.id, title_of(assignment), len(scores),
+                         f"{statistics.mean(scores):.1f}", f"{statistics.median(scores):g}",
+                         f"{maximum:g}", f"{sum(1 for s in scores if s == maximum)}"])
         else:
-            rows.append([assignment.id, 0, "", "", "", ""])
-    return ("<h2>Overview</h2>" + _table(["assignment", "submitted", "mean", "median",
-                                          "maximum", "full marks"], rows, numeric=(1, 2, 3, 4, 5)))
+            rows.append([assignment.id, title_of(assignment), 0, "", "", "", ""])
+    return (_heading(_("Overview"))
+            + _table([_("assignment"), _("title"), _("submitted"), _("mean"), _("median"),
+                      _("maximum"), _("full marks")], rows, numeric=(2, 3, 4, 5, 6)))
 
 
 def _distributions(batch, reports):
@@ -74,7 +97,7 @@ def _distributions(batch, reports):
     shown = [(a, *_scores(batch, reports, a)) for a in batch.assignments]
     shown = [item for item in shown if item[1]]
     if not shown:
-        return "<h2>Score distribution</h2><p>No assignment was graded.</p>"
+        return _heading(_("Score distribution")) + _paragraph(_("No assignment was graded."))
     columns = min(4, len(shown))
     rows = (len(shown) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows),
@@ -89,7 +112,10 @@ def _distributions(batch, reports):
         axis.set_xlabel("points", fontsize=8)
         axis.set_ylabel("students", fontsize=8)
     figure.tight_layout()
-    return "<h2>Score distribution</h2>" + _image(figure, "score distribution per assignment")
+    return (_heading(_("Score distribution"))
+            + _image(figure, _("score distribution per assignment"),
+                     _("One histogram per assignment: points (horizontal axis) and how many "
+                       "students scored them (vertical axis).")))
 
 
 def _pass_rates(batch, reports):
@@ -105,9 +131,9 @@ def _pass_rates(batch, reports):
             rate = sum(r.status == R.PASSED for r in results) / len(results)
             labels.append(f"{assignment.id}::{check.id}")
             rates.append(rate)
-            rows.append([labels[-1], len(results), f"{rate:.0%}"])
+            rows.append([labels[-1], title_of(check), len(results), f"{rate:.0%}"])
     if not labels:
-        return "<h2>Pass rate of every check</h2><p>No check ran.</p>"
+        return _heading(_("Pass rate of every check")) + _paragraph(_("No check ran."))
     figure, axis = plt.subplots(figsize=(8, 0.2 * len(labels) + 0.8))
     axis.barh(range(len(labels)), rates, color="#55a868")
     axis.set_yticks(range(len(labels)), labels, fontsize=7)
@@ -115,27 +141,37 @@ def _pass_rates(batch, reports):
     axis.set_xlim(0, 1)
     axis.set_xlabel("share of submissions that pass")
     figure.tight_layout()
-    return ("<h2>Pass rate of every check</h2>" + _image(figure, "pass rate of every check")
-            + _table(["check", "graded", "pass rate"], rows, numeric=(1, 2)))
+    return (_heading(_("Pass rate of every check"))
+            + _image(figure, _("pass rate of every check"),
+                     _("The share of the graded submissions that pass each check (the table "
+                       "below names the checks)."))
+            + _table([_("check"), _("title"), _("graded"), _("pass rate")], rows,
+                     numeric=(2, 3)))
 
 
 def _mistakes(batch, reports, top=15):
     import matplotlib.pyplot as plt
     found = top_mistakes(batch, reports)[:top]
     if not found:
-        return "<h2>Most frequent mistakes</h2><p>No known mistake was recognised.</p>"
-    rows = [[assignment_id, title, count, f"{share:.0%}"]
-            for assignment_id, title, count, share in found]
+        return (_heading(_("Most frequent mistakes"))
+                + _paragraph(_("No known mistake was recognised.")))
+    rows = [[assignment_id, mistake, title, count, f"{share:.0%}"]
+            for assignment_id, mistake, title, count, share in found]
     figure, axis = plt.subplots(figsize=(9, 0.35 * len(found) + 1))
-    axis.barh(range(len(found)), [share for *_, share in found], color="#c44e52")
-    labels = [textwrap.shorten(f"{a}: {t}", 52, placeholder="...") for a, t, *_ in found]
+    axis.barh(range(len(found)), [item[-1] for item in found], color="#c44e52")
+    labels = [textwrap.shorten(f"{a}: {t if _drawable(t) else m}", 52, placeholder="...")
+              for a, m, t, *_rest in found]
     axis.set_yticks(range(len(found)), labels, fontsize=7)
     axis.set_ylim(len(found) - 0.5, -0.5)
     axis.set_xlim(0, 1)
     axis.set_xlabel("share of the submissions of that assignment")
     figure.tight_layout()
-    return ("<h2>Most frequent mistakes</h2>" + _image(figure, "most frequent diagnosed mistakes")
-            + _table(["assignment", "mistake", "students", "share"], rows, numeric=(2, 3)))
+    return (_heading(_("Most frequent mistakes"))
+            + _image(figure, _("most frequent diagnosed mistakes"),
+                     _("The share of the submissions of each assignment in which a known "
+                       "mistake was recognised."))
+            + _table([_("assignment"), _("mistake id"), _("mistake"), _("students"),
+                      _("share")], rows, numeric=(3, 4)))
 
 
 def _speed(batch, reports, top=5):
@@ -147,30 +183,37 @@ def _speed(batch, reports, top=5):
                      if r.assignment == assignment.id and r.check == check.id
                      and r.ratio is not None]
             for ratio, student, label in sorted(timed, reverse=True)[:top]:
-                rows.append([f"{assignment.id}::{check.id}", student, f"{ratio:.2f}x",
-                             f"{check.budget:g}x", label])
+                rows.append([f"{assignment.id}::{check.id}", title_of(check), student,
+                             f"{ratio:.2f}x", f"{check.budget:g}x", label])
     if not rows:
-        return ("<h2>Slowest submissions on the speed checks</h2><p>No speed check was "
-                "timed in this batch.</p>")
-    return ("<h2>Slowest submissions on the speed checks</h2>"
-            + _table(["check", "student", "time / reference", "budget", "status"], rows,
-                     numeric=(2, 3)))
+        return (_heading(_("Slowest submissions on the speed checks"))
+                + _paragraph(_("No speed check was timed in this batch.")))
+    return (_heading(_("Slowest submissions on the speed checks"))
+            + _table([_("check"), _("title"), _("student"), _("time / reference"), _("budget"),
+                      _("status")], rows, numeric=(3, 4)))
 
 
 def _ungraded(batch, statuses):
-    rows = [[s, statuses[s]] for s in sorted(statuses) if statuses[s] != "graded"]
+    rows = [[s, shown_status(statuses[s])] for s in sorted(statuses) if statuses[s] != GRADED]
     if not rows:
-        return "<h2>Submissions with problems</h2><p>None.</p>"
-    return "<h2>Submissions with problems</h2>" + _table(["student", "status"], rows)
+        return _heading(_("Submissions with problems")) + _paragraph(_("None."))
+    return _heading(_("Submissions with problems")) + _table([_("student"), _("status")], rows)
 
 
-def _image(figure, alt):
+def _drawable(text):
+    """Whether the plot's fonts draw ``text`` (matplotlib's own fonts have no CJK
+    characters: those would be empty boxes)."""
+    return not any(unicodedata.east_asian_width(c) in "WF" for c in text)
+
+
+def _image(figure, alt, caption=""):
     import matplotlib.pyplot as plt
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode()
-    return f"<img class=\"plot\" alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,{data}\">"
+    image = f"<img class=\"plot\" alt=\"{html.escape(alt)}\" src=\"data:image/png;base64,{data}\">"
+    return image + (f"<p class=\"caption\">{html.escape(caption)}</p>" if caption else "")
 
 
 def _table(header, rows, numeric=()):
