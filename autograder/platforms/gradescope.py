@@ -13,7 +13,12 @@ writes, at the root of the zip (Gradescope's layout: it unpacks the zip into
   scenarios and known mistakes; no recorded snapshots, the reference is here),
   ``reference/`` and ``pyproject.toml``;
 * ``gradescope.toml``: the assignments to grade, the hidden seed offset, the user student
-  code runs as, and when the graded tests are shown.
+  code runs as, when the graded tests are shown, and the language of the results.
+
+The language students read (``lang``: ``en`` or ``ja``) is chosen when the zip is built
+(``build --lang ja``, or the kit's global ``--lang`` / ``AUTOGRADER_LANG``) and written into
+``gradescope.toml``; without a choice it is English. The build machine's locale does not
+decide it, nor does Gradescope's: every run speaks the language written in the zip.
 
 ``run()`` reads the submission from ``/autograder/submission`` (``AUTOGRADER_GRADESCOPE_ROOT``
 replaces ``/autograder``, to try the real script on a copy of that layout). The student's
@@ -70,7 +75,9 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from autograder import i18n
 from autograder import results as R
+from autograder.i18n import N_, _, pick, tr
 from autograder.manifest import KIT_ROOT, ManifestError, load_manifest, validate_patches
 from autograder.platforms.github import TORCH_CPU_INDEX
 from autograder.sandbox import SANDBOX_USER_ENV
@@ -83,7 +90,6 @@ DEFAULT_USER = "nobody"
 DEFAULT_VISIBILITY = "after_published"
 VISIBILITIES = ("after_published", "after_due_date", "visible")
 PUBLIC_TAG, HIDDEN_TAG = "public-seeds", "hidden-seeds"
-NEEDS_CUDA = "not evaluated: needs CUDA (the Gradescope machine has no GPU)"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)    # a fixed date: the same kit makes the same zip
 
 
@@ -97,6 +103,7 @@ class Config:
     seed: int                         # the hidden seed offset (never 0: 0 is the public seeds)
     sandbox_user: str = DEFAULT_USER  # "" runs student code as root (not recommended)
     visibility: str = DEFAULT_VISIBILITY  # when the graded (hidden-seed) tests are shown
+    lang: str = "en"                  # the language of the results students read
 
     def text(self):
         ids = ", ".join(f'"{a}"' for a in self.assignments)
@@ -105,7 +112,8 @@ class Config:
                 f"assignments = [{ids}]\n"
                 f"seed = {self.seed}\n"
                 f'sandbox_user = "{self.sandbox_user}"\n'
-                f'visibility = "{self.visibility}"\n')
+                f'visibility = "{self.visibility}"\n'
+                f'lang = "{self.lang}"\n')
 
 
 def read_config(path):
@@ -121,6 +129,7 @@ def read_config(path):
     assignments, seed = raw.get("assignments"), raw.get("seed")
     user = raw.get("sandbox_user", DEFAULT_USER)
     visibility = raw.get("visibility", DEFAULT_VISIBILITY)
+    lang = raw.get("lang", "en")
     problems = [f"unknown field(s) {unknown}"] if unknown else []
     if not (isinstance(assignments, list) and assignments
             and all(isinstance(a, str) for a in assignments)):
@@ -131,9 +140,18 @@ def read_config(path):
         problems.append("sandbox_user must be a user name")
     if visibility not in VISIBILITIES:
         problems.append(f"visibility must be one of {VISIBILITIES}")
+    if lang not in i18n.LANGUAGES:
+        problems.append(f"lang must be one of {i18n.LANGUAGES}")
     if problems:
         raise ManifestError(f"{where}: " + "; ".join(problems))
-    return Config(tuple(assignments), seed, user, visibility)
+    return Config(tuple(assignments), seed, user, visibility, lang)
+
+
+def chosen_language():
+    """The language chosen for the zip: the one chosen explicitly (``--lang``, or
+    ``AUTOGRADER_LANG``), else English. The build machine's locale does not count: what
+    students read is written in the zip, not guessed from where it was built."""
+    return i18n._chosen or i18n.normalize(os.environ.get(i18n.ENVIRONMENT)) or "en"
 
 
 # --- the zip --------------------------------------------------------------------------
@@ -155,11 +173,12 @@ class Built:
 
 
 def build_zip(out_path, assignments=None, seed=None, manifest=None, kit_root=KIT_ROOT,
-              sandbox_user=DEFAULT_USER, visibility=DEFAULT_VISIBILITY):
+              sandbox_user=DEFAULT_USER, visibility=DEFAULT_VISIBILITY, lang=None):
     """Write Gradescope's autograder zip for ``assignments`` (ids; default: all) to
     ``out_path`` and return a ``Built``. ``seed`` is the hidden seed offset (default: a
     random one); it is written into the zip's ``gradescope.toml``, never printed into a
-    student's results."""
+    student's results. ``lang``: the language of the results (default:
+    ``chosen_language()``)."""
     kit_root = Path(kit_root).resolve()
     manifest = manifest or load_manifest(kit_root / "assignments" / "manifest.toml")
     if isinstance(assignments, str):
@@ -168,14 +187,17 @@ def build_zip(out_path, assignments=None, seed=None, manifest=None, kit_root=KIT
         else list(manifest.assignments)
     if seed is None:
         seed = secrets.randbelow(999_999) + 1
-    config = Config(tuple(a.id for a in chosen), int(seed), sandbox_user, visibility)
+    lang = i18n.normalize(lang or chosen_language())
+    if lang is None:
+        raise ManifestError(f"lang must be one of {i18n.LANGUAGES}")
+    config = Config(tuple(a.id for a in chosen), int(seed), sandbox_user, visibility, lang)
     if config.seed == 0:
         raise ManifestError("the hidden seed offset must not be 0 (0 is the public seeds)")
     if visibility not in VISIBILITIES:
         raise ManifestError(f"visibility must be one of {VISIBILITIES}, got {visibility!r}")
     reference = kit_root / "reference"
     for assignment in chosen:
-        for needed in [assignment.id, *(other for other, _ in assignment.uses)]:
+        for needed in [assignment.id, *(other for other, _kind in assignment.uses)]:
             if not (reference / needed).is_dir():
                 raise ManifestError(f"{assignment.id}: the reference solution "
                                     f"reference/{needed}/ is not in this kit")
@@ -202,7 +224,7 @@ def build_zip(out_path, assignments=None, seed=None, manifest=None, kit_root=KIT
     gpu = [(a, c) for a in chosen for c in a.checks if c.device == "cuda"]
     return Built(out_path, config, sorted(entries), sum(c.points for a in chosen
                                                         for c in a.checks),
-                 [f"{a.id}::{c.id}" for a, c in gpu], sum(c.points for _, c in gpu))
+                 [f"{a.id}::{c.id}" for a, c in gpu], sum(c.points for _a, c in gpu))
 
 
 def _kit_files(kit_root, manifest):
@@ -320,7 +342,7 @@ def stage(submission, manifest, tree):
     else:
         Path(tree).mkdir(parents=True, exist_ok=True)
     empty = not submission.is_dir() or not any(p.is_file() for p in submission.rglob("*"))
-    problems = [p for p in found.problems if p != "empty submission"]
+    problems = [p for p in found.problems if p != _("empty submission")]
     return Staged(Path(tree), dict(found.files), problems, empty)
 
 
@@ -376,41 +398,66 @@ def run(root=None):
     started = time.monotonic()
     root = Path(root or os.environ.get(ROOT_ENV) or DEFAULT_ROOT).resolve()
     results_path = root / "results" / "results.json"
-    R.write_in_progress(results_path, "your submission")
+    speak_the_zips_language(root / "source" / CONFIG_NAME)
+    _write_notes(results_path, _("Grading of your submission started but did not finish: "
+                                 "this is not a grade."))
     stop_on_sigterm()
     try:
         data = _run(root, started)
     except KeyboardInterrupt as stop:
-        R.write_results(R.Report(notes=[f"Grading was stopped by {signal_name(stop)} before it "
-                                        f"finished: this is not a grade."]), results_path)
+        _write_notes(results_path, tr("Grading was stopped by {signal} before it finished: "
+                                      "this is not a grade.", signal=signal_name(stop)))
         return 143 if signal_name(stop) == "SIGTERM" else 130
     except Exception as error:  # the kit's fault: still a results file that parses, saying so
         traceback.print_exc()
-        R.write_grader_failure(results_path, f"{type(error).__name__}: {error}")
+        _write_notes(results_path,
+                     tr("The grader itself failed before grading: {message}",
+                        message=type(error).__name__ + ": " + str(error)),
+                     _("This is not the student's fault."))
         return 1
     R.write_json(data, results_path)
     maximum = sum(t["max_score"] for t in data["tests"] if HIDDEN_TAG in t["tags"])
-    print(f"\nwrote {results_path}: {data['score']:g} of {maximum:g} points (hidden seeds)")
+    print("\n" + tr("wrote {path}: {score} of {maximum} points (hidden seeds)",
+                    path=results_path, score=format(data["score"], "g"),
+                    maximum=format(maximum, "g")))
     return 0
+
+
+def speak_the_zips_language(config_path):
+    """Use the language ``gradescope.toml`` names (English if it names none) for this run and
+    its workers, whatever Gradescope's locale. A configuration that cannot be read changes
+    nothing here: the run then fails, saying why."""
+    try:
+        lang = tomllib.loads(Path(config_path).read_text()).get("lang", "en")
+        i18n.set_language(lang if isinstance(lang, str) else "en")
+    except (OSError, ValueError):
+        pass
+
+
+def _write_notes(path, *notes):
+    """A results.json with no test, whose output says ``notes``: the run did not grade."""
+    R.write_results(R.Report(notes=list(notes)), path)
 
 
 def _run(root, started):
     source = root / "source"
     config = read_config(source / CONFIG_NAME)
+    i18n.set_language(config.lang)
     manifest = load_manifest(source / "assignments" / "manifest.toml")
     assignments = [manifest.assignment(a) for a in config.assignments]
     for problem in protect(root, source, source / CONFIG_NAME):
-        print(f"warning: {problem}", file=sys.stderr)
+        print(tr("warning: {problem}", problem=problem), file=sys.stderr)
     if config.sandbox_user:
         os.environ.setdefault(SANDBOX_USER_ENV, config.sandbox_user)
     workspace = Path(tempfile.mkdtemp(prefix="autograder-gradescope-"))
     try:
         staged = stage(root / "submission", manifest, workspace / "tree")
         _readable_by_anyone(workspace)  # the student's worker may run as another user
-        print("graded files: " + (", ".join(f"{key} (from {where})" for key, where in
-                                            sorted(staged.files.items())) or "none"))
+        files = ", ".join(tr("{file} (from {where})", file=key, where=where)
+                          for key, where in sorted(staged.files.items()))
+        print(tr("graded files: {files}", files=files or _("none")))
         for problem in staged.problems:
-            print(f"intake: {problem}")
+            print(tr("intake: {problem}", problem=problem))
         outcomes = [_grade_assignment(a, staged, source, config, manifest) for a in assignments]
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
@@ -427,6 +474,9 @@ class Graded:
     missing: list = field(default_factory=list)   # file names the submission does not hold
 
 
+_SEEDS = {"public": N_("public seeds"), "hidden": N_("hidden seeds")}
+
+
 def _grade_assignment(assignment, staged, source, config, manifest):
     from autograder.grading import grade
     missing = staged.missing(assignment)
@@ -434,23 +484,25 @@ def _grade_assignment(assignment, staged, source, config, manifest):
         return Graded(assignment, missing=missing)
     reports = {}
     for name, offset in (("public", 0), ("hidden", config.seed)):
-        report = R.Report(solution=f"the submission ({name} seeds)")
+        seeds = _(_SEEDS[name])
+        report = R.Report(solution=tr("the submission ({seeds})", seeds=seeds))
         grade(assignment.id, staged.tree, manifest=manifest, reference_root=source / "reference",
               seed_offset=offset, report=report)
         reports[name] = report
-        print(f"\n{assignment.id}, {name} seeds: {report.sandbox}\n{report.format_table()}")
+        print(f"\n{assignment.id}, {seeds}: {report.sandbox}\n{report.format_table()}")
     return Graded(assignment, reports["public"], reports["hidden"], missing)
 
 
 # --- results.json ---------------------------------------------------------------------
 
 def render(outcomes, staged, config, seconds):
-    """Gradescope's results.json structure for the graded assignments."""
+    """Gradescope's results.json structure for the graded assignments, in the language in
+    use (``run`` uses the one ``gradescope.toml`` names)."""
     tests, leaderboard, lines, sandbox = [], [], [], ""
     score = 0.0
     if staged.empty:
-        lines.append("Your submission is empty: no file was uploaded, so nothing could be "
-                     "graded.")
+        lines.append(_("Your submission is empty: no file was uploaded, so nothing could be "
+                       "graded."))
     for outcome in outcomes:
         assignment = outcome.assignment
         message = missing_message(assignment, outcome.missing) if outcome.missing else ""
@@ -466,7 +518,7 @@ def render(outcomes, staged, config, seconds):
         tests += [_test(r, HIDDEN_TAG, config.visibility) for r in hidden.results]
         score += hidden.score
         leaderboard += _leaderboard(assignment, hidden, public)
-    lines += [f"Note: {problem}." for problem in staged.problems]
+    lines += [tr("Note: {problem}.", problem=problem) for problem in staged.problems]
     lines.append(_scheme(config.visibility))
     for test in tests:  # paths inside the temporary tree read as the student's own
         test["output"] = _relative(test["output"], staged.tree)
@@ -484,24 +536,30 @@ def render(outcomes, staged, config, seconds):
 
 
 def missing_message(assignment, missing):
-    names = " and ".join(missing)
-    verb = "is" if len(missing) == 1 else "are"
-    return (f"{assignment.id}: {names} {verb} missing from your submission (looked at the top "
-            f"level and in {assignment.id}/, also inside any folder of your submission)")
+    names = pick(" and ", "、").join(missing)
+    if len(missing) == 1:
+        return tr("{assignment}: {names} is missing from your submission (looked at the top "
+                  "level and in {assignment}/, also inside any folder of your submission)",
+                  assignment=assignment.id, names=names)
+    return tr("{assignment}: {names} are missing from your submission (looked at the top "
+              "level and in {assignment}/, also inside any folder of your submission)",
+              assignment=assignment.id, names=names)
 
 
 def _not_submitted(assignment, message):
     """Every check of an assignment whose files are all missing: 0 points, saying why."""
+    from autograder.feedback import title_of
     from autograder.grading import cuda_available
     cuda = cuda_available()
-    report = R.Report(solution="the submission")
+    report = R.Report(solution=_("the submission"))
     for check in assignment.checks:
         if check.device == "cuda" and not cuda:
-            status, reason = R.NOT_EVALUATED, "not evaluated (no CUDA device)"
+            status, reason = R.NOT_EVALUATED, _("not evaluated (no CUDA device)")
         else:
-            status, reason = R.LOAD_ERROR, f"not graded: {message}"
-        report.add(R.CheckResult(assignment=assignment.id, check=check.id, title=check.title,
-                                 max_points=check.points, status=status, reason=reason))
+            status, reason = R.LOAD_ERROR, tr("not graded: {message}", message=message)
+        report.add(R.CheckResult(assignment=assignment.id, check=check.id,
+                                 title=title_of(check), max_points=check.points,
+                                 status=status, reason=reason))
     return report
 
 
@@ -510,14 +568,15 @@ def _test(result, tag, visibility):
     seeds carry the points."""
     test = result.to_gradescope()
     if result.status == R.NOT_EVALUATED and "CUDA" in result.reason:
-        test["output"] = (f"[{result.label}] {NEEDS_CUDA}. This check did not run, so it is not "
-                          f"marked as passed and scores nothing here; its points count where "
-                          f"a GPU grades it.")
+        test["output"] = tr("[{label}] not evaluated: needs CUDA (the Gradescope machine has no "
+                            "GPU). This check did not run, so it is not marked as passed and "
+                            "scores nothing here; its points count where a GPU grades it.",
+                            label=result.label)
     if tag == PUBLIC_TAG:
         test.update(score=0, max_score=0)
-        test["name"] += " (public seeds: feedback, no points)"
+        test["name"] = tr("{name} (public seeds: feedback, no points)", name=test["name"])
     else:
-        test["name"] += " (hidden seeds: graded)"
+        test["name"] = tr("{name} (hidden seeds: graded)", name=test["name"])
     test["tags"] = [*test["tags"], tag]
     test["visibility"] = visibility
     return test
@@ -528,25 +587,30 @@ def _summary(assignment, public):
     hidden-seed score shows when those tests do)."""
     counted = [r for r in public.results if r.counts]
     failing = [r.check for r in counted if r.status != R.PASSED]
-    line = f"{assignment.id}: {public.score:g}/{public.max_score:g} on the public seeds"
-    line += "; every check passes." if not failing else \
-        f"; not passing yet: {', '.join(failing)} (see each test below)."
-    lines = [line]
+    points = dict(assignment=assignment.id, score=f"{public.score:g}",
+                  maximum=f"{public.max_score:g}")
+    if not failing:
+        lines = [tr("{assignment}: {score}/{maximum} on the public seeds; every check passes.",
+                    **points)]
+    else:
+        lines = [tr("{assignment}: {score}/{maximum} on the public seeds; not passing yet: "
+                    "{checks} (see each test below).", checks=", ".join(failing), **points)]
     unloaded = [r for r in counted if r.status == R.LOAD_ERROR]
     if unloaded:
         where = [text for text in str(unloaded[0].feedback).splitlines() if "line " in text]
-        lines.append(f"{assignment.id}: {unloaded[0].reason}"
-                     + (f" ({where[-1].strip()})" if where else "")
-                     + ": no check that uses it could run.")
+        problem = unloaded[0].reason + (f" ({where[-1].strip()})" if where else "")
+        lines.append(tr("{assignment}: {problem}: no check that uses it could run.",
+                        assignment=assignment.id, problem=problem))
     broken = [r.check for r in public.results if r.status == R.GRADER_ERROR]
     if broken:
-        lines.append(f"{assignment.id}: the grader itself failed on {', '.join(broken)}: this "
-                     f"is not your fault; tell your instructor.")
+        lines.append(tr("{assignment}: the grader itself failed on {checks}: this is not your "
+                        "fault; tell your instructor.", assignment=assignment.id,
+                        checks=", ".join(broken)))
     skipped = [r.check for r in public.results if r.status == R.NOT_EVALUATED]
     if skipped:
-        lines.append(f"{assignment.id}: {', '.join(skipped)} need a GPU and are not evaluated "
-                     f"here (no GPU): their points stay in the maximum, and are graded where a "
-                     f"GPU is.")
+        lines.append(tr("{assignment}: {checks} need a GPU and are not evaluated here (no GPU): "
+                        "their points stay in the maximum, and are graded where a GPU is.",
+                        assignment=assignment.id, checks=", ".join(skipped)))
     return lines
 
 
@@ -568,19 +632,22 @@ def _leaderboard(assignment, hidden, public):
         ratios = [r.ratio for report in (hidden, public) for r in report.results
                   if r.check == check.id and r.ratio is not None]
         if ratios:
-            entries.append({"name": f"{assignment.id} {check.id} (time / reference)",
+            entries.append({"name": tr("{assignment} {check} (time / reference)",
+                                       assignment=assignment.id, check=check.id),
                             "value": round(float(ratios[0]), 3), "order": "asc"})
     return entries
 
 
+_SHOWN = {"after_published": N_("when your instructor publishes the grades"),
+          "after_due_date": N_("after the due date"),
+          "visible": N_("at once")}
+
+
 def _scheme(visibility):
-    when = {"after_published": "when your instructor publishes the grades",
-            "after_due_date": "after the due date",
-            "visible": "at once"}[visibility]
-    return ("How this is graded: every check runs twice. The tests marked \"public seeds\" use "
-            "the seeds of your own copy of the checks: they are feedback and carry no points. "
-            "Your grade comes from the same checks on hidden seeds (the tests marked \"hidden "
-            f"seeds\"); they and your score are shown {when}.")
+    return tr("How this is graded: every check runs twice. The tests marked \"public seeds\" use "
+              "the seeds of your own copy of the checks: they are feedback and carry no points. "
+              "Your grade comes from the same checks on hidden seeds (the tests marked \"hidden "
+              "seeds\"); they and your score are shown {when}.", when=_(_SHOWN[visibility]))
 
 
 # --- command line ---------------------------------------------------------------------
@@ -599,34 +666,52 @@ def main(argv=None):
                             f"root, not recommended)")
     build.add_argument("--visibility", default=DEFAULT_VISIBILITY, choices=VISIBILITIES,
                        help="when students see the graded (hidden-seed) tests and their score")
+    build.add_argument("--lang", help="the language of the results students read: en or ja "
+                                      "(default: the kit's --lang or AUTOGRADER_LANG, else en; "
+                                      "never the locale)")
     running = commands.add_parser("run", help="grade the submission (what run_autograder calls)")
     running.add_argument("--root", help=f"Gradescope's folder (default: ${ROOT_ENV} or "
                                         f"{DEFAULT_ROOT})")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.root)
+    if args.lang:
+        try:
+            i18n.set_language(args.lang)
+        except ValueError as error:
+            print(f"error: --lang: {error}", file=sys.stderr)
+            return 2
     try:
         built = build_zip(args.out, args.assignments, args.seed, sandbox_user=args.sandbox_user,
-                          visibility=args.visibility)
+                          visibility=args.visibility, lang=chosen_language())
     except ManifestError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(tr("error: {error}", error=error), file=sys.stderr)
         return 2
     print(summary_of(built))
     return 0
 
 
+_LANGUAGE_NAMES = {"en": N_("English"), "ja": N_("Japanese")}
+
+
 def summary_of(built):
     """What ``build`` prints for the instructor."""
-    lines = [f"wrote {built.path} ({len(built.files)} files, {built.size / 1e6:.2f} MB) for "
-             f"{', '.join(built.config.assignments)}",
-             f"hidden seed offset {built.config.seed} (in {CONFIG_NAME}); student code runs as "
-             f"{built.config.sandbox_user or 'root'}; graded tests shown "
-             f"{built.config.visibility.replace('_', ' ')}",
-             f"the maximum is {built.max_score:g} points (every check, as on every machine): "
-             f"enter that as the assignment's autograder points"]
+    config = built.config
+    lines = [tr("wrote {path} ({count} files, {size} MB) for {assignments}", path=built.path,
+                count=len(built.files), size=format(built.size / 1e6, ".2f"),
+                assignments=", ".join(config.assignments)),
+             tr("hidden seed offset {seed} (in {file}); student code runs as {user}; graded "
+                "tests shown {visibility}", seed=config.seed, file=CONFIG_NAME,
+                user=config.sandbox_user or "root",
+                visibility=config.visibility.replace("_", " ")),
+             tr("students read their results in {language} (lang = \"{lang}\" in {file})",
+                language=_(_LANGUAGE_NAMES[config.lang]), lang=config.lang, file=CONFIG_NAME),
+             tr("the maximum is {points} points (every check, as on every machine): enter that "
+                "as the assignment's autograder points", points=format(built.max_score, "g"))]
     if built.not_evaluated:
-        lines.append(f"not evaluated on Gradescope (no GPU), so {built.unearnable:g} of those "
-                     f"points cannot be earned there: {', '.join(built.not_evaluated)}")
+        lines.append(tr("not evaluated on Gradescope (no GPU), so {points} of those points "
+                        "cannot be earned there: {checks}", points=format(built.unearnable, "g"),
+                        checks=", ".join(built.not_evaluated)))
     return "\n".join(lines)
 
 

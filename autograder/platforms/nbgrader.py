@@ -4,6 +4,7 @@
 
     COURSE/nbgrader_config.py         nbgrader's configuration, with the kit's preprocessor
     COURSE/autograder_course.toml     the hidden seed offset (never released to students)
+                                      and the course's language
     COURSE/gradebook.db               nbgrader's gradebook, with the assignments in it
     COURSE/source/<id>/<id>.ipynb     one notebook per assignment
 
@@ -21,6 +22,13 @@ cells' code from the notebook, grades it with the engine in a sandboxed worker p
 with the course's hidden seeds, and writes every test cell's output: one line on stdout
 for a check that passed, an error whose text is the kit's feedback for one that did not.
 nbgrader then scores the cells as it always does (an error scores 0).
+
+Language: ``build_course(..., lang="ja")`` (default: the language in use, so the kit's
+``--lang`` chooses it) writes the markdown the kit adds in that language and takes the
+teaching text from the assignment's ``README.ja.md``; the code cells are the same in every
+language (the student's functions, their docstrings and the test cells). The settings file
+records the language, and ``KitGrades`` writes the test cells' output in it; the notebook's
+metadata names it too, for the checks a student runs in Jupyter.
 """
 import json
 import os
@@ -32,8 +40,11 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors.base import NbGraderPreprocessor
 from traitlets import Unicode
 
+from autograder import i18n
+from autograder.feedback import title_of
+from autograder.i18n import _, tr
 from autograder.manifest import REFERENCE_ROOT, load_manifest
-from autograder.platforms.notebook import PREPROCESSOR_ENV, file_of
+from autograder.platforms.notebook import PREPROCESSOR_ENV, file_of, no_such_check, speaking
 
 SETTINGS_FILE = "autograder_course.toml"
 NBGRADER_SCHEMA = 3
@@ -50,9 +61,14 @@ def check_cell_id(check_id):
 # --- building the course ---------------------------------------------------------------
 
 def build_course(destination, assignments=None, *, seed=0, cuda=False, manifest=None,
-                 reference_root=REFERENCE_ROOT, course_id="pytorch-exercises"):
+                 reference_root=REFERENCE_ROOT, course_id="pytorch-exercises", lang=None):
     """Write the course directory; return the notebook paths. ``cuda``: include the checks
-    that need a GPU (the autograding machine must have one, or they score 0)."""
+    that need a GPU (the autograding machine must have one, or they score 0). ``lang``: the
+    language of the notebooks' text and of the autograding's output (default: the language
+    in use)."""
+    lang = i18n.normalize(lang or i18n.language())
+    if lang is None:
+        raise ValueError(f"unknown language: choose one of {', '.join(i18n.LANGUAGES)}")
     manifest = manifest or load_manifest()
     chosen = [manifest.assignment(a) for a in assignments] if assignments \
         else list(manifest.assignments)
@@ -63,14 +79,16 @@ def build_course(destination, assignments=None, *, seed=0, cuda=False, manifest=
         folder = destination / "source" / assignment.id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{assignment.id}.ipynb"
-        path.write_text(json.dumps(notebook_for(assignment, reference_root, cuda),
+        path.write_text(json.dumps(notebook_for(assignment, reference_root, cuda, lang),
                                    indent=1, ensure_ascii=False) + "\n")
         notebooks.append(path)
     (destination / "nbgrader_config.py").write_text(_CONFIG.format(course_id=course_id,
                                                                    settings=SETTINGS_FILE))
     settings = destination / SETTINGS_FILE
     settings.write_text(f"# the course's hidden seed offset: keep this file from students\n"
-                        f"seed = {int(seed)}\ncuda = {'true' if cuda else 'false'}\n")
+                        f"seed = {int(seed)}\ncuda = {'true' if cuda else 'false'}\n"
+                        f"# the language of the notebooks and of the autograding's output\n"
+                        f'lang = "{lang}"\n')
     settings.chmod(0o600)
     _gradebook(destination, [a.id for a in chosen])
     return notebooks
@@ -80,27 +98,14 @@ def checks_for(assignment, cuda):
     return [c for c in assignment.checks if cuda or c.device != "cuda"]
 
 
-def notebook_for(assignment, reference_root=REFERENCE_ROOT, cuda=False):
-    """The source notebook of ``assignment`` (nbformat 4, as a dict)."""
-    readme = (assignment.folder / "README.md").read_text()
-    intro, sections = _split_readme(readme, assignment)
-    checks = checks_for(assignment, cuda)
-    cells = [_markdown(intro, "intro"), _markdown(_how_it_works(assignment, checks), "howto")]
-    cells += [_markdown(text, f"readme_{number}") for number, text in enumerate(sections, 1)]
-    for name in assignment.files:
-        code = (Path(reference_root) / assignment.id / name).read_text()
-        cells.append(_markdown(f"## Your code: `{name}`\n\nThis cell is your file `{name}`: "
-                               f"write your code where it says `YOUR CODE HERE`, and keep its "
-                               f"first line, which tells the checks which file it is. Run it "
-                               f"before the checks below.", f"about_{answer_id(name)}"))
-        cells.append(_code(f"# file: {name}\n{code.rstrip()}\n",
-                           {"solution": True, "grade": False, "locked": False,
-                            "grade_id": answer_id(name)}))
-    cells.append(_markdown("## Checks\n\nEach cell below runs one check of the autograder on "
-                           "the code above and shows what differs, or `PASS`. The grade comes "
-                           "from your instructor's run of the same checks, with other seeds.",
-                           "checks"))
-    for check in checks:
+def notebook_for(assignment, reference_root=REFERENCE_ROOT, cuda=False, lang=None):
+    """The source notebook of ``assignment`` (nbformat 4, as a dict), its markdown in
+    ``lang`` (default: the language in use)."""
+    lang = i18n.normalize(lang or i18n.language()) or "en"
+    with speaking(lang):
+        cells = _text_and_answer_cells(assignment, reference_root, checks_for(assignment, cuda),
+                                       lang)
+    for check in checks_for(assignment, cuda):  # code: the same in every language
         source = (f"# {check.title}: {check.points:g} point(s)\n"
                   f"from autograder.platforms.notebook import check\n"
                   f"check({assignment.id!r}, {check.id!r})")
@@ -110,43 +115,85 @@ def notebook_for(assignment, reference_root=REFERENCE_ROOT, cuda=False):
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                         "language": "python"},
                          "language_info": {"name": "python"},
-                         "autograder": {"assignment": assignment.id}}}
+                         "autograder": {"assignment": assignment.id, "lang": lang}}}
+
+
+def _text_and_answer_cells(assignment, reference_root, checks, lang):
+    """The teaching text, how the notebook works, each answer cell with what it is, and the
+    heading of the checks, in the language in use."""
+    intro, sections = _split_readme(assignment, lang)
+    cells = [_markdown(intro, "intro"), _markdown(_how_it_works(assignment, checks), "howto")]
+    cells += [_markdown(text, f"readme_{number}") for number, text in enumerate(sections, 1)]
+    for name in assignment.files:
+        code = (Path(reference_root) / assignment.id / name).read_text()
+        heading = tr("Your code: `{file}`", file=name)
+        about = tr("This cell is your file `{file}`: write your code where it says "
+                   "`YOUR CODE HERE`, and keep its first line, which tells the checks which "
+                   "file it is. Run it before the checks below.", file=name)
+        cells.append(_markdown(f"## {heading}\n\n{about}", f"about_{answer_id(name)}"))
+        cells.append(_code(f"# file: {name}\n{code.rstrip()}\n",
+                           {"solution": True, "grade": False, "locked": False,
+                            "grade_id": answer_id(name)}))
+    heading = _("Checks")
+    about = _("Each cell below runs one check of the autograder on the code above and shows "
+              "what differs, or `PASS`. The grade comes from your instructor's run of the same "
+              "checks, with other seeds.")
+    cells.append(_markdown(f"## {heading}\n\n{about}", "checks"))
+    return cells
 
 
 def _how_it_works(assignment, checks):
-    rows = "\n".join(f"| `{c.id}` | {c.points:g} | {c.title} |" for c in checks)
-    total = sum(c.points for c in checks)
-    return (f"## How this notebook works\n\n"
-            f"Write your code in the answer cell{'s' if len(assignment.files) > 1 else ''} "
-            f"near the end (one per file: {', '.join(f'`{n}`' for n in assignment.files)}), run "
-            f"{'them' if len(assignment.files) > 1 else 'it'}, then run the check cells below "
-            f"{'them' if len(assignment.files) > 1 else 'it'}. Each check runs your code in a "
-            f"separate process and compares its results with the reference solution's; a "
-            f"failing check says where your result differs and, when it recognises a common "
-            f"mistake, names it. Checks never show the reference's values.\n\n"
-            f"| check | points | what is checked |\n| --- | ---: | --- |\n{rows}\n\n"
-            f"Total: {total:g} points.")
+    rows = "\n".join(f"| `{c.id}` | {c.points:g} | {title_of(c)} |" for c in checks)
+    files = ", ".join(f"`{n}`" for n in assignment.files)
+    heading = _("How this notebook works")
+    if len(assignment.files) == 1:
+        steps = tr("Write your code in the answer cell near the end (one per file: {files}), "
+                   "run it, then run the check cells below it.", files=files)
+    else:
+        steps = tr("Write your code in the answer cells near the end (one per file: {files}), "
+                   "run them, then run the check cells below them.", files=files)
+    how = _("Each check runs your code in a separate process and compares its results with the "
+            "reference solution's; a failing check says where your result differs and, when it "
+            "recognises a common mistake, names it. Checks never show the reference's values.")
+    check, points, what = _("check"), _("points"), _("what is checked")
+    total = tr("Total: {points} points.", points=format(sum(c.points for c in checks), "g"))
+    return (f"## {heading}\n\n{steps}\n\n{how}\n\n"
+            f"| {check} | {points} | {what} |\n| --- | ---: | --- |\n{rows}\n\n{total}")
 
 
-def _split_readme(readme, assignment):
-    """(intro, [section]): the README's teaching text, without what only fits a repository
-    (where the file lives, how to run pytest, the generated checks table)."""
-    parts = re.split(r"(?m)^(?=## )", readme)
-    intro = parts[0].strip()
-    first_paragraph = intro.split("\n\n")[0]
-    sections = []
-    for part in parts[1:]:
-        heading = part.splitlines()[0]
-        if heading.startswith("## How you are graded"):
-            continue
-        sections.append(_for_notebook(part.strip(), assignment))
-    return _for_notebook(first_paragraph, assignment), sections
+README_NAMES = {"en": "README.md", "ja": "README.ja.md"}
+_REPOSITORY_ONLY = "## How you are graded"   # how to run pytest, the generated checks table
+_OTHER_LANGUAGE = re.compile(r"(?m)^\S+: \[README(\.\w+)?\.md\]\(README(\.\w+)?\.md\)[ \t]*\n?")
+
+
+def _sections(readme):
+    return re.split(r"(?m)^(?=## )", readme)
+
+
+def _split_readme(assignment, lang="en"):
+    """(intro, [section]): the teaching text of the assignment's README in ``lang``
+    (``README.ja.md`` for Japanese, the English one where it has none), without what only
+    fits a repository (the link to the other language, where the file lives, how to run
+    pytest, the generated checks table)."""
+    english = (assignment.folder / README_NAMES["en"]).read_text()
+    translated = assignment.folder / README_NAMES.get(lang, README_NAMES["en"])
+    readme = translated.read_text() if translated.is_file() else english
+    parts, english_parts = _sections(readme), _sections(english)
+    # the same sections in the same order in every language: skip by the English headings
+    skipped = {number for number, part in enumerate(english_parts)
+               if part.startswith(_REPOSITORY_ONLY)} if len(parts) == len(english_parts) \
+        else {number for number, part in enumerate(parts) if part.startswith(_REPOSITORY_ONLY)}
+    # the title and the paragraph that says what the assignment is about
+    intro = "\n\n".join(_OTHER_LANGUAGE.sub("", parts[0]).strip().split("\n\n")[:2])
+    sections = [_for_notebook(part.strip(), assignment)
+                for number, part in enumerate(parts) if number and number not in skipped]
+    return _for_notebook(intro, assignment), sections
 
 
 def _for_notebook(text, assignment):
     for name in assignment.files:
         text = text.replace(f"`student_template/{assignment.id}/{name}`",
-                            f"`{name}` (its answer cell below)")
+                            tr("`{file}` (its answer cell below)", file=name))
     return text
 
 
@@ -208,11 +255,15 @@ class KitGrades(NbGraderPreprocessor):
                        ).tag(config=True)
 
     def preprocess(self, nb, resources):
-        from autograder.platforms.notebook import cell_output, grade_sources
         assignment_id = resources.get("nbgrader", {}).get("assignment")
         manifest = load_manifest()
         assignment = manifest.assignment(assignment_id)
         options = self._options()
+        with speaking(options["lang"]):
+            return self._grade(nb, resources, assignment_id, manifest, assignment, options)
+
+    def _grade(self, nb, resources, assignment_id, manifest, assignment, options):
+        from autograder.platforms.notebook import cell_output, grade_sources
         names = {answer_id(name): name for name in assignment.files}
         sources, tests = {}, {}
         for cell in nb.cells:
@@ -237,8 +288,8 @@ class KitGrades(NbGraderPreprocessor):
         for check_id, cell in tests.items():
             result = results.get(check_id)
             if result is None:
-                cell.outputs = [_error("CheckFailed", f"no check {check_id!r} in "
-                                       f"{assignment_id}", [])]
+                cell.outputs = [_error("CheckFailed", no_such_check(assignment_id, check_id),
+                                       [])]
                 continue
             line, failure = cell_output(result)
             if failure is None:
@@ -254,10 +305,12 @@ class KitGrades(NbGraderPreprocessor):
     def _options(self):
         path = Path(self.settings) if self.settings else None
         if path is None or not path.is_file():
-            raise RuntimeError(f"KitGrades: the course settings file {self.settings!r} is "
-                               f"missing (python -m autograder nbgrader writes it)")
+            raise RuntimeError(tr("KitGrades: the course settings file {path} is missing "
+                                  "(python -m autograder nbgrader writes it)",
+                                  path=repr(self.settings)))
         data = tomllib.loads(path.read_text())
-        return {"seed": int(data.get("seed", 0))}
+        # a course written before the language was recorded: the language in use
+        return {"seed": int(data.get("seed", 0)), "lang": i18n.normalize(data.get("lang"))}
 
 
 def _error(name, value, lines):

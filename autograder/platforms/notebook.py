@@ -25,16 +25,26 @@ student's code has run in the same kernel, and could have changed anything in it
 kit's nbgrader preprocessor (``autograder.platforms.nbgrader.KitGrades``) grades the
 notebook's answer cells from outside the kernel, with the course's hidden seeds, and
 writes each test cell's output itself. Here, ``check`` only says so.
+
+Language: the notebook's markdown is written in the course's language, and its metadata
+names it (``metadata.autograder.lang``). In a student's Jupyter, ``check`` speaks the
+language chosen with ``AUTOGRADER_LANG`` if one is, else the notebook's (Jupyter tells the
+kernel which notebook it runs), else the locale's. When nbgrader autogrades, the course's
+settings file names it.
 """
 import contextlib
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
+
+from autograder import i18n
+from autograder.i18n import _, tr
 
 FILE_MARKER = re.compile(r"^\s*#\s*file:\s*([\w.\-/]+)")
 # set by the course's nbgrader_config.py: the preprocessor grades the test cells
@@ -100,6 +110,56 @@ def quiet():
         yield kept
 
 
+@contextlib.contextmanager
+def speaking(lang):
+    """Messages in ``lang`` inside the block (and in the workers started there), the language
+    that was in use before after it. ``lang`` None or empty: nothing changes."""
+    if not lang:
+        yield
+        return
+    chosen, environment = i18n._chosen, os.environ.get(i18n.ENVIRONMENT)
+    i18n.set_language(lang)
+    try:
+        yield
+    finally:
+        i18n._chosen = chosen
+        if environment is None:
+            os.environ.pop(i18n.ENVIRONMENT, None)
+        else:
+            os.environ[i18n.ENVIRONMENT] = environment
+
+
+def notebook_language(path):
+    """The language a notebook built by the kit names in its metadata, or None."""
+    try:
+        metadata = json.loads(Path(path).read_text(encoding="utf-8")).get("metadata", {})
+        return i18n.normalize((metadata.get("autograder") or {}).get("lang"))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def _follow_the_notebook():
+    """In a student's kernel: speak the notebook's language, unless one was chosen
+    (``AUTOGRADER_LANG``, or ``set_language``). Jupyter gives the kernel the notebook's path
+    (``__session__``, ``JPY_SESSION_NAME``; VS Code ``__vsc_ipynb_file__``)."""
+    if i18n._chosen or i18n.normalize(os.environ.get(i18n.ENVIRONMENT)):
+        return
+    names = {}
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+        names = shell.user_ns if shell is not None else {}
+    except ImportError:
+        pass
+    for path in (names.get("__session__"), names.get("__vsc_ipynb_file__"),
+                 os.environ.get("JPY_SESSION_NAME")):
+        if isinstance(path, str) and path.endswith(".ipynb"):
+            lang = notebook_language(path)
+            if lang:
+                i18n.set_language(lang)
+                return
+
+
 def cell_output(result):
     """(stdout line, None) for a result that earns its points, else (None, CheckFailed)."""
     from autograder import results as R
@@ -124,13 +184,15 @@ def check(assignment_id, check_id):
     one grading run."""
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         if os.environ.get(PREPROCESSOR_ENV) == "1":
-            print(f"{check_id}: graded by the course's autograder, outside this notebook.")
+            print(tr("{check}: graded by the course's autograder, outside this notebook.",
+                     check=check_id))
             return
-        raise CheckFailed("the kit's nbgrader preprocessor is not configured",
-                          "This course's nbgrader_config.py must add "
-                          "autograder.platforms.nbgrader.KitGrades to "
-                          "Autograde.autograde_preprocessors (python -m autograder nbgrader "
-                          "writes it so); without it no check is graded.")
+        raise CheckFailed(_("the kit's nbgrader preprocessor is not configured"),
+                          _("This course's nbgrader_config.py must add "
+                            "autograder.platforms.nbgrader.KitGrades to "
+                            "Autograde.autograde_preprocessors (python -m autograder nbgrader "
+                            "writes it so); without it no check is graded."))
+    _follow_the_notebook()
     sources = _sources_run_in_kernel()
     key = (assignment_id, hashlib.sha256(repr(sorted(sources.items())).encode()).hexdigest())
     if key not in _cache:
@@ -138,19 +200,23 @@ def check(assignment_id, check_id):
         assignment = load_manifest().assignment(assignment_id)
         missing = [name for name in assignment.files if name not in sources]
         if missing:
-            raise CheckFailed(f"run the cell holding {missing[0]} first",
-                              f"No cell run in this kernel starts with '# file: {missing[0]}'. "
-                              f"Run the answer cell for {missing[0]} (keep its first line), "
-                              f"then this cell again.")
+            raise CheckFailed(tr("run the cell holding {file} first", file=missing[0]),
+                              tr("No cell run in this kernel starts with '# file: {file}'. "
+                                 "Run the answer cell for {file} (keep its first line), then "
+                                 "this cell again.", file=missing[0]))
         _cache.clear()   # one version of the code at a time
         _cache[key] = grade_sources(assignment_id, sources)
     result = next((r for r in _cache[key].results if r.check == check_id), None)
     if result is None:
-        raise CheckFailed(f"no check {check_id!r} in {assignment_id}", "")
+        raise CheckFailed(no_such_check(assignment_id, check_id), "")
     line, failure = cell_output(result)
     if failure is not None:
         raise failure
     print(line)
+
+
+def no_such_check(assignment_id, check_id):
+    return tr("no check {check} in {assignment}", check=repr(check_id), assignment=assignment_id)
 
 
 def _sources_run_in_kernel():
