@@ -141,7 +141,8 @@ def _batch(args):
                       assignments=args.assignments.split(",") if args.assignments else None,
                       seed=args.seed, speed=not args.no_speed,
                       cache=Path(args.cache) if args.cache else None,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, backend=args.backend,
+                      address=args.address)
     bar = None
     if options.progress:
         from tqdm import tqdm
@@ -155,6 +156,13 @@ def _batch(args):
 
     try:
         batch = grade_class(options, on_progress=progress)
+    except RuntimeError as error:
+        if type(error).__name__ != "ClusterError":   # (the Ray backend's; ray is optional)
+            raise
+        if bar is not None:
+            bar.close()
+        print(tr("error: {error}", error=error), file=sys.stderr)
+        return 2
     except KeyboardInterrupt as stop:
         if bar is not None:
             bar.close()
@@ -430,6 +438,12 @@ def build_parser():
     batch.add_argument("--no-speed", action="store_true", help="do not time the speed checks")
     batch.add_argument("--cache", help="reference output cache (default: ~/.cache/...)")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch.add_argument("--backend", choices=("local", "ray"), default="local",
+                       help="where the jobs run: this machine's cores (default) or a Ray "
+                            "cluster (needs the ray extra)")
+    batch.add_argument("--address", help="with --backend ray: the cluster to join "
+                                          "(host:port, or 'auto' for the one this machine "
+                                          "belongs to); default: start one here")
     batch.set_defaults(run=_batch)
     snapshots = commands.add_parser("snapshots", help="record the reference outputs that an "
                                                       "exported student repository grades with")
@@ -478,7 +492,8 @@ def build_parser():
     demo.add_argument("--jobs", type=int, help="submissions graded at once")
     demo.add_argument("--no-speed", action="store_true", help="do not time the speed checks")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    demo.set_defaults(run=_demo, assignments=None, seed=0, cache=None)
+    demo.set_defaults(run=_demo, assignments=None, seed=0, cache=None, backend="local",
+                      address=None)
     template = commands.add_parser("template", help="regenerate student_template/")
     template.add_argument("--check", action="store_true", help="only verify it is in sync")
     template.set_defaults(run=_template)
@@ -501,10 +516,28 @@ INSTRUCTOR_PACKAGES = {"nbgrader", "matplotlib", "tqdm", "traitlets", "nbformat"
                        "babel"}
 
 
+def _leading_lang(argv):
+    """``--lang X`` (or ``--lang=X``) before the command, and the arguments without it."""
+    if argv[:1] == ["--lang"] and len(argv) > 1:
+        return argv[1], argv[2:]
+    if argv[:1] and argv[0].startswith("--lang="):
+        return argv[0].split("=", 1)[1], argv[1:]
+    return None, argv
+
+
 def main(argv=None):
     from autograder.signals import stop_on_sigterm
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["gradescope"]:  # its own commands and options
+    lang, rest = _leading_lang(argv)
+    if rest[:1] == ["gradescope"]:  # its own commands and options (the global --lang first)
+        if lang is not None:
+            from autograder.i18n import set_language
+            try:
+                set_language(lang)
+            except ValueError as error:
+                print(tr("error: --lang: {error}", error=error), file=sys.stderr)
+                return 2
+        argv = rest
         from autograder.platforms import gradescope
         return gradescope.main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -522,6 +555,10 @@ def main(argv=None):
         print(tr("manifest error: {error}", error=error), file=sys.stderr)
         return 2
     except ModuleNotFoundError as error:
+        if error.name == "ray":
+            print(_("error: --backend ray needs Ray, an optional extra: pip install -e "
+                    "\".[ray]\""), file=sys.stderr)
+            return 2
         if error.name not in INSTRUCTOR_PACKAGES:
             raise
         print(tr("error: this command needs {package}, one of the instructor's packages "

@@ -53,40 +53,69 @@ class ReferenceCache:
         self.folder = Path(folder or default_folder()) / self.version
         self.hits = self.misses = 0
 
-    def _path(self, assignment, impl, check, seed_offset):
+    def key(self, assignment, impl, check, seed_offset):
+        """The entry's name inside this version's folder (also its name in a cluster's
+        shared store: ``autograder.batch.ray_backend``)."""
         spec = json.dumps([check.scenario, check.params, check.device, check.seed + seed_offset],
                           sort_keys=True, default=str)
         name = hashlib.sha256(spec.encode()).hexdigest()[:16]
         safe_impl = impl.replace(":", "-").replace("/", "-")
-        return self.folder / assignment.id / safe_impl / f"{check.id}-{name}.pt"
+        return f"{assignment.id}/{safe_impl}/{check.id}-{name}.pt"
+
+    def _path(self, assignment, impl, check, seed_offset):
+        return self.folder / self.key(assignment, impl, check, seed_offset)
 
     def get(self, assignment, impl, check, seed_offset):
         """The stored outcome (as a runner ``Outcome``), or None."""
-        import torch
-
-        from autograder.runner import Outcome
         path = self._path(assignment, impl, check, seed_offset)
         try:
-            entry = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+            outcome = decode(path.read_bytes())
         except Exception:  # missing, or unreadable: compute it again
             self.misses += 1
             return None
         self.hits += 1
-        return Outcome(status=entry["status"], data=entry["data"], message=entry["message"],
-                       forbidden_calls=list(entry["forbidden_calls"]),
-                       scenario_seconds=entry.get("seconds"))
+        return outcome
 
     def put(self, assignment, impl, check, seed_offset, outcome):
         if outcome.status not in CACHEABLE:
             return
-        import torch
-        path = self._path(assignment, impl, check, seed_offset)
+        self.write(self.key(assignment, impl, check, seed_offset), encode(outcome))
+
+    def entries(self, assignment_ids):
+        """(key, bytes) of every stored entry of these assignments."""
+        for assignment_id in assignment_ids:
+            for path in sorted((self.folder / assignment_id).rglob("*.pt")):
+                try:
+                    yield str(path.relative_to(self.folder).as_posix()), path.read_bytes()
+                except OSError:
+                    continue
+
+    def write(self, key, data):
+        """Store an encoded entry under ``key`` (atomically)."""
+        path = self.folder / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save({"status": outcome.status, "data": outcome.data, "message": outcome.message,
-                    "forbidden_calls": list(outcome.forbidden_calls),
-                    "seconds": outcome.scenario_seconds}, buffer)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".entry-")
         with os.fdopen(handle, "wb") as out:
-            out.write(buffer.getvalue())
+            out.write(data)
         os.replace(temporary, path)
+
+
+def encode(outcome):
+    """An outcome as the bytes of a cache entry."""
+    import torch
+    buffer = io.BytesIO()
+    torch.save({"status": outcome.status, "data": outcome.data, "message": outcome.message,
+                "forbidden_calls": list(outcome.forbidden_calls),
+                "seconds": outcome.scenario_seconds}, buffer)
+    return buffer.getvalue()
+
+
+def decode(data):
+    """The outcome a cache entry holds (read data-only); raises on anything unreadable."""
+    import torch
+
+    from autograder.runner import Outcome
+    entry = torch.load(io.BytesIO(data), weights_only=True)
+    return Outcome(status=entry["status"], data=entry["data"], message=entry["message"],
+                   forbidden_calls=list(entry["forbidden_calls"]),
+                   scenario_seconds=entry.get("seconds"))

@@ -242,3 +242,18 @@ def test_in_jupyter_the_checks_speak_the_notebooks_language(tmp_path, manifest, 
     assert kana(str(japanese.value)) and "optimizers.py" in str(japanese.value)
     assert kana(japanese.value.text) and "# file: optimizers.py" in japanese.value.text
     assert i18n.language() == "ja"
+
+
+def test_the_global_lang_option_reaches_the_gradescope_build(tmp_path, monkeypatch, capsys):
+    """``python -m autograder --lang ja gradescope build`` (the option every other command
+    takes, before the command) records Japanese in the zip as ``build --lang ja`` does."""
+    from autograder.__main__ import main
+    monkeypatch.setattr(i18n, "_chosen", None)
+    monkeypatch.setenv(i18n.ENVIRONMENT, "en")
+    out = tmp_path / "autograder.zip"
+    assert main(["--lang", "ja", "gradescope", "build", str(out), "--assignments",
+                 ASSIGNMENT]) == 0
+    with zipfile.ZipFile(out) as archive:
+        assert 'lang = "ja"' in archive.read(gradescope.CONFIG_NAME).decode().splitlines()
+    assert kana(capsys.readouterr().out)
+    assert main(["--lang=xx", "gradescope", "build", str(out)]) == 2

@@ -68,6 +68,9 @@ def status_of(batch, submission, report):
             notes.append(f"{assignment.id}: {_load_problem(results[0])}")
         elif all(r.status == R.FORBIDDEN for r in results):
             notes.append(f"{assignment.id}: {results[0].reason}")
+        grader_errors = [r for r in results if r.status == R.GRADER_ERROR]
+        if grader_errors:   # the machines failed it, not the student: run the batch again
+            notes.append(f"{assignment.id}: {grader_errors[0].reason}")
     return GRADED if not notes else f"{GRADED}; " + "; ".join(notes)
 
 
@@ -218,6 +221,11 @@ def summary_lines(batch, reports, statuses, out, top=5):
                     "cache: {hits} hit(s), {misses} miss(es); {seconds} s",
                     now=batch.graded_now, reused=batch.reused, hits=batch.cache_hits,
                     misses=batch.cache_misses, seconds=f"{batch.seconds:.1f}"))
+    if batch.backend == "ray":
+        nodes = {placement[4] for placement in batch.placements}
+        lines.append(tr("on the Ray cluster: jobs graded on {nodes} node(s); grading workers "
+                        "lost under a job: {lost} (each such job was graded again elsewhere)",
+                        nodes=len(nodes), lost=batch.lost_workers))
     for assignment in batch.assignments:
         scores = []
         for submission in batch.submissions:
