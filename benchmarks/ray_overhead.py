@@ -56,7 +56,7 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("/tmp/ray-overhead"))
     args = parser.parse_args()
     submissions, cache = args.out / "submissions", args.out / "cache"
-    kinds = generate(submissions, args.students)
+    kinds, _ = generate(submissions, args.students)
     count = len(args.assignments.split(",")) if args.assignments else 8
     jobs = args.students * count
     print(f"class: {args.students} submissions ({kinds}), {count} assignment(s): "

@@ -227,13 +227,13 @@ class _Slot:
 class RayRunner:
     """Runs a batch's jobs on a Ray cluster; the driver's counterpart of the local runner.
 
-    ``finish(job, results, seconds, node)`` is called on the driver for every job that came
-    back; ``give_up(job, reason)`` for one that could not be graded on the cluster.
+    ``finish(job, results, seconds, save=...)`` is called on the driver for every job that
+    came back; ``give_up(job, reason, status)`` for one that could not be graded on the
+    cluster.
     """
 
     def __init__(self, batch, cache, finish, give_up, *, address=None, jobs=None,
                  actor_class=None, attempts=ATTEMPTS, start_timeout=START_TIMEOUT):
-        from autograder.i18n import language
         ray = self.ray = _ray()
         self.batch, self.cache = batch, cache
         self.finish, self.give_up = finish, give_up
@@ -247,6 +247,18 @@ class RayRunner:
                 raise ClusterError(tr("could not join the Ray cluster at {address}: {error}",
                                       address=address or _("(a new one here)"),
                                       error=f"{type(error).__name__}: {error}")) from error
+        self.slots = []
+        try:
+            self._start_actors(batch, cache, jobs, actor_class)
+        except BaseException:
+            self.abort()
+            if self.started_ray:
+                ray.shutdown()
+            raise
+
+    def _start_actors(self, batch, cache, jobs, actor_class):
+        from autograder.i18n import language
+        ray = self.ray
         resources = ray.cluster_resources()
         self.gpus = int(resources.get("GPU", 0))
         cpus = max(1, int(resources.get("CPU", 1)))
@@ -260,9 +272,9 @@ class RayRunner:
         self._gpu_class = remote.options(num_cpus=0, num_gpus=1, max_restarts=0)
         self._arguments = ([a.id for a in batch.assignments], batch.options.seed, language(),
                            cache.version, self.store)
-        self.slots = []
         self.stopped_actors = 0      # actors that died under a job
-        self.placements = []         # (student, assignment id, phase, device, node) per job
+        # (student, assignment id, phase, device, node id, actor kind) of each job graded
+        self.placements = []
         for _slot in range(self.cpu_actors):
             self._add("cpu")
         for _slot in range(self.gpus):
@@ -295,6 +307,14 @@ class RayRunner:
         slot = _Slot(kind, handle, handle.hello.remote())
         self.slots.append(slot)
         return slot
+
+    def _replace(self, kind):
+        """A new actor for one that died, where the cluster still has room for it (a node
+        that left took its CPUs and GPUs with it)."""
+        resource = "GPU" if kind == "gpu" else "CPU"
+        total = self.ray.cluster_resources().get(resource, 0)
+        if sum(1 for s in self.slots if s.kind == kind) < total:
+            self._add(kind)
 
     def _drop(self, slot):
         if slot in self.slots:
@@ -349,9 +369,13 @@ class RayRunner:
                 job, attempt = queue.popleft()
                 kind = "gpu" if job.device == "cuda" else "cpu"
                 if not any(s.kind == kind for s in self.slots):
-                    if kind == "gpu":
-                        self.give_up(job, tr("not evaluated (no GPU node is left in the Ray "
-                                             "cluster)"), R.NOT_EVALUATED)
+                    if kind == "gpu" or self.ray.cluster_resources().get("CPU", 0) < 1:
+                        if kind == "gpu":
+                            self.give_up(job, tr("not evaluated (no GPU node is left in the "
+                                                 "Ray cluster)"), R.NOT_EVALUATED)
+                        else:
+                            self.give_up(job, tr("not graded: no node with a CPU is left in "
+                                                 "the Ray cluster"), R.GRADER_ERROR)
                         continue
                     self._add("cpu")   # every CPU actor is gone: ask for a new one
                 slot = self._free(kind, timing, nodes_timing)
@@ -374,7 +398,7 @@ class RayRunner:
                 except ray.exceptions.RayActorError as error:
                     self.stopped_actors += 1
                     self._drop(slot)
-                    self._add(slot.kind)
+                    self._replace(slot.kind)
                     if attempt + 1 < self.attempts:
                         queue.appendleft((job, attempt + 1))
                     else:
