@@ -40,6 +40,8 @@ import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from autograder.i18n import _, tr
+
 try:
     import resource   # POSIX only: Windows has no resource limits (the worker runs without)
 except ImportError:
@@ -149,27 +151,33 @@ class Support:
     def warning(self):
         """One line for the report header when student code is not fully confined, else ''."""
         if any("turned off" in note for note in self.notes):
-            return ("warning: the sandbox is turned off (AUTOGRADER_SANDBOX=0): student code "
-                    "runs with your permissions, under limits and timeouts only.")
+            return _("warning: the sandbox is turned off (AUTOGRADER_SANDBOX=0): student code "
+                     "runs with your permissions, under limits and timeouts only.")
         lines = []
         if self.user_problem:
-            lines.append(f"warning: student code does not run as another user: "
-                         f"{self.user_problem}.")
-        missing = []
-        if not self.hides_files and self.user is None:
-            missing.append("read any file you can")
-        if not self.namespaces and not self.seccomp:
-            missing.append("use the network and start processes")
-        where = "this machine" if self.system == "Linux" else {"Darwin": "macOS"}.get(
+            lines.append(tr("warning: student code does not run as another user: {problem}.",
+                            problem=self.user_problem))
+        files = not self.hides_files and self.user is None
+        network = not self.namespaces and not self.seccomp
+        if files and network:
+            could = _("read any file you can, use the network and start processes")
+        elif files:
+            could = _("read any file you can")
+        elif network:
+            could = _("use the network and start processes")
+        else:
+            could = ""
+        where = _("this machine") if self.system == "Linux" else {"Darwin": "macOS"}.get(
             self.system, self.system)
-        if missing and self.user is not None:
-            lines.append(f"warning: student code on {where} runs as user {self.user.name} "
-                         f"but could {' and '.join(missing)} (limits and timeouts still "
-                         f"apply).")
-        elif missing:
-            lines.append(f"warning: no sandbox for student code on {where}: it runs with your "
-                         f"permissions and could {' and '.join(missing)} (limits and timeouts "
-                         f"still apply). Grades that count come from your instructor's run.")
+        if could and self.user is not None:
+            lines.append(tr("warning: student code on {where} runs as user {user} but could "
+                            "{could} (limits and timeouts still apply).", where=where,
+                            user=self.user.name, could=could))
+        elif could:
+            lines.append(tr("warning: no sandbox for student code on {where}: it runs with "
+                            "your permissions and could {could} (limits and timeouts still "
+                            "apply). Grades that count come from your instructor's run.",
+                            where=where, could=could))
         return "\n".join(lines)
 
 

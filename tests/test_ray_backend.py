@@ -159,6 +159,30 @@ def test_a_batch_resumes_on_another_backend(local_and_ray, example_class, manife
     assert _gradebook(example_class / "ray") == _gradebook(example_class / "local")
 
 
+def test_an_interrupted_cluster_batch_resumes_on_this_machine(cluster, example_class, manifest):
+    """Ctrl-C on the driver after three jobs: what came back is saved; the same command
+    on the local backend grades only the rest, and the gradebook is one machine's."""
+    out = example_class / "interrupted"
+    assignments = ["01_tensors", "02_autograd"]
+
+    def stop(done, total, student, assignment):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        grade_class(_options(example_class, out, backend="ray", assignments=assignments),
+                    manifest=manifest, on_progress=stop)
+    first = stopped.value.batch
+    assert first.graded_now == 3
+    rest = grade_class(_options(example_class, out, assignments=assignments), manifest=manifest)
+    assert rest.reused == 3 and rest.graded_now > 0
+    write_all(rest, out)
+    whole = grade_class(_options(example_class, example_class / "whole", assignments=assignments),
+                        manifest=manifest)
+    write_all(whole, example_class / "whole")
+    assert _gradebook(out) == _gradebook(example_class / "whole")
+
+
 def test_a_node_killed_mid_batch_loses_nothing(cluster, example_class, manifest, tmp_path):
     """After the first job comes back, the CPU node leaves the cluster while it grades:
     its jobs are graded again elsewhere, and the gradebook is the same as one machine's."""
@@ -226,3 +250,21 @@ def test_a_submission_that_kills_its_worker_every_time_gets_a_row_with_the_reaso
     again = grade_class(options, manifest=manifest)
     assert again.graded_now >= 1
     assert all(r.status != R.GRADER_ERROR for r in again.results[("kurt", "01_tensors")])
+
+
+def test_the_readme_command_grades_on_an_existing_cluster(cluster, example_class, kit_root):
+    """``python -m autograder batch ... --backend ray --address HOST:PORT``, as the README
+    gives it, in a process of its own that joins the cluster and leaves it running."""
+    import subprocess
+    out = example_class / "cli"
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "--lang", "en", "batch",
+         str(example_class / "submissions"), "--out", str(out), "--assignments", "02_autograd",
+         "--no-speed", "--no-progress", "--cache", str(example_class / "cache-cli"),
+         "--backend", "ray", "--address", cluster.address],
+        cwd=kit_root, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "on the Ray cluster: jobs graded on" in done.stdout
+    rows = {row[0]: row for row in _gradebook(out)}
+    assert rows["ada"][3] == rows["(maximum)"][3]
+    assert ray.is_initialized() and len([n for n in ray.nodes() if n["Alive"]]) >= 2

@@ -226,6 +226,9 @@ def summary_lines(batch, reports, statuses, out, top=5):
         lines.append(tr("on the Ray cluster: jobs graded on {nodes} node(s); grading workers "
                         "lost under a job: {lost} (each such job was graded again elsewhere)",
                         nodes=len(nodes), lost=batch.lost_workers))
+        for warning, where in batch.node_warnings.items():
+            lines.append(tr("on {count} node(s) of the cluster: {warning}", count=len(where),
+                            warning=warning))
     for assignment in batch.assignments:
         scores = []
         for submission in batch.submissions:

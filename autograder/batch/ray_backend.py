@@ -161,11 +161,15 @@ class GradingActor:
         self._references = {}
 
     def hello(self):
-        """Where this actor runs and whether it can grade for this batch."""
+        """Where this actor runs, whether it can grade for this batch, and what its node's
+        sandbox cannot do ('' when it confines student code fully)."""
         import ray
+
+        from autograder.sandbox import detect
         return {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid(),
                 "cuda": self.cuda, "version": self.version,
-                "same_kit": self.version == self.expected_version}
+                "same_kit": self.version == self.expected_version,
+                "sandbox": detect().warning()}
 
     def _reference(self, assignment):
         from autograder.grading import reference_side_for
@@ -273,6 +277,7 @@ class RayRunner:
         self._arguments = ([a.id for a in batch.assignments], batch.options.seed, language(),
                            cache.version, self.store)
         self.stopped_actors = 0      # actors that died under a job
+        self.sandbox_warnings = {}   # what a node's sandbox cannot do -> those nodes
         # (student, assignment id, phase, device, node id, actor kind) of each job graded
         self.placements = []
         for _slot in range(self.cpu_actors):
@@ -345,6 +350,8 @@ class RayRunner:
                     "here {ours}): install the same kit on every node",
                     theirs=hello["version"], ours=self.cache.version))
             slot.node, slot.cuda, slot.ready = hello["node"], hello["cuda"], True
+            if hello["sandbox"]:
+                self.sandbox_warnings.setdefault(hello["sandbox"], set()).add(hello["node"])
         for slot in list(starting.values()):
             if not slot.ready and time.monotonic() - slot.started > self.start_timeout:
                 self._drop(slot)   # no room for it anywhere

@@ -97,9 +97,11 @@ class Batch:
     cache_misses: int = 0
     backend: str = "local"
     # on a Ray cluster: (student, assignment id, phase, device, node id, actor kind) of each
-    # job graded, and how many grading actors died under a job (each such job ran again)
+    # job graded, how many grading actors died under a job (each such job ran again), and
+    # the sandbox warning of each node whose sandbox does not confine student code fully
     placements: list = field(default_factory=list)
     lost_workers: int = 0
+    node_warnings: dict = field(default_factory=dict)
 
 
 def grade_class(options, manifest=None, on_progress=None):
@@ -164,6 +166,8 @@ def grade_class(options, manifest=None, on_progress=None):
         batch.backend = options.backend
         batch.placements = list(getattr(runner, "placements", []))
         batch.lost_workers = getattr(runner, "stopped_actors", 0)
+        batch.node_warnings = {warning: sorted(nodes) for warning, nodes
+                               in getattr(runner, "sandbox_warnings", {}).items()}
     return batch
 
 
