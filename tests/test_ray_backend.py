@@ -183,6 +183,33 @@ def test_an_interrupted_cluster_batch_resumes_on_this_machine(cluster, example_c
     assert _gradebook(out) == _gradebook(example_class / "whole")
 
 
+def test_a_lost_reference_store_costs_time_not_grades(cluster, example_class, manifest):
+    """The shared store of reference outputs is killed after the first job: each actor
+    computes what it needs itself from then on, and no check reads an internal error."""
+    from autograder.batch import ray_backend
+    out = example_class / "storeless"
+    assignments = ["01_tensors", "02_autograd"]
+
+    killed = []
+
+    def kill_the_store(done, total, student, assignment):
+        if done == 1:
+            for name in ray.util.list_named_actors():
+                if name.startswith(ray_backend.STORE_NAME):
+                    ray.kill(ray.get_actor(name))
+                    killed.append(name)
+
+    batch = grade_class(_options(example_class, out, backend="ray", assignments=assignments),
+                        manifest=manifest, on_progress=kill_the_store)
+    write_all(batch, out)
+    assert len(killed) == 1
+    assert not any(r.status == R.GRADER_ERROR for rs in batch.results.values() for r in rs)
+    local = example_class / "local-two"
+    write_all(grade_class(_options(example_class, local, assignments=assignments),
+                          manifest=manifest), local)
+    assert _gradebook(out) == _gradebook(local)
+
+
 def test_a_node_killed_mid_batch_loses_nothing(cluster, example_class, manifest, tmp_path):
     """After the first job comes back, the CPU node leaves the cluster while it grades:
     its jobs are graded again elsewhere, and the gradebook is the same as one machine's."""

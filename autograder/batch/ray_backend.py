@@ -37,6 +37,7 @@ from autograder.i18n import _, tr
 
 ATTEMPTS = 3                 # tries of one job, on different actors where there are any
 START_TIMEOUT = 600.0        # seconds an actor may take to start (importing torch included)
+STORE_NAME = "autograder-reference-store"   # (a batch's store: this, the driver's pid, a time)
 
 
 class ClusterError(RuntimeError):
@@ -113,7 +114,10 @@ class StoreCache:
         lease = assignment.timeout_for(check) + 60.0
         deadline = time.monotonic() + lease
         while True:
-            state, wrapped = ray.get(self.store.claim.remote(key, self._me, lease))
+            try:
+                state, wrapped = ray.get(self.store.claim.remote(key, self._me, lease))
+            except ray.exceptions.RayError:   # the store is gone: this actor computes it
+                break
             if state == "have":
                 try:
                     self._seen[key] = decode(ray.get(wrapped[0]))
@@ -131,11 +135,14 @@ class StoreCache:
         from autograder.reference_cache import CACHEABLE, encode
         ray = _ray()
         key = self._keys.key(assignment, impl, check, seed_offset)
-        if outcome.status not in CACHEABLE:
-            self.store.release.remote(key, self._me)
-            return
-        self._seen[key] = outcome
-        self.store.add.remote(key, [ray.put(encode(outcome))])
+        try:
+            if outcome.status not in CACHEABLE:
+                self.store.release.remote(key, self._me)
+                return
+            self._seen[key] = outcome
+            self.store.add.remote(key, [ray.put(encode(outcome))])
+        except ray.exceptions.RayError:   # the store is gone: kept in this actor only
+            pass
 
 
 class GradingActor:
@@ -267,7 +274,13 @@ class RayRunner:
         self.gpus = int(resources.get("GPU", 0))
         cpus = max(1, int(resources.get("CPU", 1)))
         self.cpu_actors = max(1, min(jobs or cpus, cpus))
-        self.store = ray.remote(num_cpus=0)(ReferenceStore).remote()
+        # the store lives on the driver's node: it lasts as long as the batch does
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(),
+                                              soft=False)
+        self.store = ray.remote(num_cpus=0)(ReferenceStore).options(
+            scheduling_strategy=here, name=f"{STORE_NAME}-{os.getpid()}-{time.time_ns()}"
+        ).remote()
         self._seed_store()
         remote = ray.remote(actor_class or GradingActor)
         # a CPU actor per CPU of the cluster (or --jobs), spread over the nodes; a GPU actor
@@ -450,5 +463,9 @@ class RayRunner:
         finally:
             for slot in list(self.slots):
                 self._drop(slot)
+            try:
+                ray.kill(self.store)
+            except Exception:   # already gone
+                pass
             if self.started_ray:
                 ray.shutdown()

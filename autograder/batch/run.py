@@ -211,9 +211,11 @@ class _Recorder:
         self._lock = threading.Lock()
 
     def finish(self, job, results, seconds, save=True):
-        """A job that was graded: saved (unless ``save`` is false: GPU checks that found no
-        CUDA where they ran), so a batch run again does not grade it again."""
-        if save:
+        """A job that was graded: saved, so a batch run again does not grade it again;
+        unless ``save`` is false (GPU checks that found no CUDA where they ran) or a fault
+        of the kit stopped a check (an internal error is not the student's result: the
+        next run grades the job again)."""
+        if save and not any(r.status == R.GRADER_ERROR for r in results):
             self.state.save(job.submission.student, job.assignment.id,
                             f"{job.phase}-{job.device}", job.key, results, seconds)
         with self._lock:
