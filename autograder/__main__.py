@@ -26,7 +26,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.i18n import N_, _, pick, tr
+from autograder.i18n import N_, README_NAMES, _, pick, tr
 from autograder.manifest import (KIT_ROOT, REFERENCE_ROOT, TEMPLATE_ROOT, ManifestError,
                                  load_manifest, resolve_solution)
 
@@ -337,7 +337,6 @@ _TABLE_WORDS = {
            "{budget}x", "agreement": "一致", "total": "合計", "gpu": "GPU のチェックは CUDA の"
            "ある環境で採点します。それ以外では評価されず、満点には含まれたままです"},
 }
-README_NAMES = {"en": "README.md", "ja": "README.ja.md"}
 
 
 def checks_table(assignment, lang="en"):

@@ -20,7 +20,7 @@ from autograder.compare import compare_values, looks_like
 from autograder.feedback import (describe_diagnosis, describe_forbidden, describe_mismatch,
                                  describe_outcome_failure, describe_speed, diagnosis_head,
                                  hint_of, looks_like_reason, title_of, without_looks_like)
-from autograder.i18n import _, tr
+from autograder.i18n import N_, _, tr
 from autograder.manifest import KIT_ROOT, REFERENCE_ROOT, apply_patches, load_manifest
 from autograder.runner import InProcessRunner, Outcome, WorkerRunner
 from autograder.static_check import Scan, scan_solution
@@ -31,6 +31,12 @@ from autograder.timing import (INCONCLUSIVE, PASS, SpeedPolicy, SpeedVerdict, Ti
 _OUTCOME_STATUS = {"not_implemented": R.NOT_IMPLEMENTED, "load_error": R.LOAD_ERROR,
                    "timeout": R.TIMEOUT, "crash": R.ERROR, "error": R.ERROR,
                    "bad_output": R.FAILED, "grader_error": R.GRADER_ERROR}
+
+
+# Why no check of an assignment could run (batch grading's status names them)
+IMPORT_TIMED_OUT = N_("importing {files} did not finish within {seconds} s, so no check could "
+                      "run")
+IMPORT_DIED = N_("the process importing {files} died, so no check could run")
 
 
 def make_runner(name, in_process=False, confinement=None, zygote=None):
@@ -387,13 +393,13 @@ class Grader:
         if _budget_message(outcome):
             return self._result(check, R.TIMEOUT, reason=_budget_message(outcome))
         if outcome.status == "timeout":
-            reason = tr("importing {files} did not finish within {seconds} s, so no check "
-                        "could run", files=files, seconds=f"{self.assignment.load_timeout:g}")
+            reason = tr(IMPORT_TIMED_OUT, files=files,
+                        seconds=f"{self.assignment.load_timeout:g}")
             text = tr("{reason}. Look for a loop or a long computation at the top level of "
                       "your file (outside any function): it runs when the file is imported.",
                       reason=reason)
             return self._result(check, R.TIMEOUT, reason=reason, feedback=text)
-        reason = tr("the process importing {files} died, so no check could run", files=files)
+        reason = tr(IMPORT_DIED, files=files)
         return self._result(check, R.LOAD_ERROR, reason=reason,
                             feedback=f"{reason}: {outcome.message}\n" + _(
                                 "Look at what your file does at the top level (outside any "

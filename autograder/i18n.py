@@ -14,6 +14,7 @@ environment variable ``AUTOGRADER_LANG``, then the locale (``LC_ALL``, ``LC_MESS
 ``LANG``: Japanese when it starts with ``ja``), else English. A worker inherits it through
 ``AUTOGRADER_LANG``.
 """
+import contextlib
 import gettext
 import os
 from pathlib import Path
@@ -22,6 +23,7 @@ DOMAIN = "autograder"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "ja")
 ENVIRONMENT = "AUTOGRADER_LANG"
+README_NAMES = {"en": "README.md", "ja": "README.ja.md"}   # an assignment's README per language
 
 _chosen = None          # set_language's choice, if any
 _catalogs = {}
@@ -46,6 +48,32 @@ def set_language(value):
     _chosen = code
     os.environ[ENVIRONMENT] = code
     return code
+
+
+def explicit():
+    """The language chosen on purpose (``set_language``, or ``AUTOGRADER_LANG``), else None:
+    what the locale would give does not count."""
+    return _chosen or normalize(os.environ.get(ENVIRONMENT))
+
+
+@contextlib.contextmanager
+def speaking(lang):
+    """Messages in ``lang`` inside the block (and in the workers started there), the language
+    that was in use before after it. ``lang`` None or empty: nothing changes."""
+    global _chosen
+    if not lang:
+        yield
+        return
+    chosen, environment = _chosen, os.environ.get(ENVIRONMENT)
+    set_language(lang)
+    try:
+        yield
+    finally:
+        _chosen = chosen
+        if environment is None:
+            os.environ.pop(ENVIRONMENT, None)
+        else:
+            os.environ[ENVIRONMENT] = environment
 
 
 def language():

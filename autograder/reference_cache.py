@@ -53,17 +53,8 @@ class ReferenceCache:
         self.folder = Path(folder or default_folder()) / self.version
         self.hits = self.misses = 0
 
-    def key(self, assignment, impl, check, seed_offset):
-        """The entry's name inside this version's folder (also its name in a cluster's
-        shared store: ``autograder.batch.ray_backend``)."""
-        spec = json.dumps([check.scenario, check.params, check.device, check.seed + seed_offset],
-                          sort_keys=True, default=str)
-        name = hashlib.sha256(spec.encode()).hexdigest()[:16]
-        safe_impl = impl.replace(":", "-").replace("/", "-")
-        return f"{assignment.id}/{safe_impl}/{check.id}-{name}.pt"
-
     def _path(self, assignment, impl, check, seed_offset):
-        return self.folder / self.key(assignment, impl, check, seed_offset)
+        return self.folder / entry_key(assignment, impl, check, seed_offset)
 
     def get(self, assignment, impl, check, seed_offset):
         """The stored outcome (as a runner ``Outcome``), or None."""
@@ -79,16 +70,20 @@ class ReferenceCache:
     def put(self, assignment, impl, check, seed_offset, outcome):
         if outcome.status not in CACHEABLE:
             return
-        self.write(self.key(assignment, impl, check, seed_offset), encode(outcome))
+        self.write(entry_key(assignment, impl, check, seed_offset), encode(outcome))
+
+    def keys(self, assignment_ids):
+        """The key of every stored entry of these assignments."""
+        return [path.relative_to(self.folder).as_posix() for assignment_id in assignment_ids
+                for path in sorted((self.folder / assignment_id).rglob("*.pt"))]
 
     def entries(self, assignment_ids):
         """(key, bytes) of every stored entry of these assignments."""
-        for assignment_id in assignment_ids:
-            for path in sorted((self.folder / assignment_id).rglob("*.pt")):
-                try:
-                    yield str(path.relative_to(self.folder).as_posix()), path.read_bytes()
-                except OSError:
-                    continue
+        for key in self.keys(assignment_ids):
+            try:
+                yield key, (self.folder / key).read_bytes()
+            except OSError:
+                continue
 
     def write(self, key, data):
         """Store an encoded entry under ``key`` (atomically)."""
@@ -98,6 +93,16 @@ class ReferenceCache:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.replace(temporary, path)
+
+
+def entry_key(assignment, impl, check, seed_offset):
+    """An entry's name inside a version's folder (also its name in a cluster's shared store:
+    ``autograder.batch.ray_backend``)."""
+    spec = json.dumps([check.scenario, check.params, check.device, check.seed + seed_offset],
+                      sort_keys=True, default=str)
+    name = hashlib.sha256(spec.encode()).hexdigest()[:16]
+    safe_impl = impl.replace(":", "-").replace("/", "-")
+    return f"{assignment.id}/{safe_impl}/{check.id}-{name}.pt"
 
 
 def encode(outcome):

@@ -30,6 +30,7 @@ from autograder import results as R
 from autograder.batch.intake import file_name
 from autograder.batch.run import missing_files
 from autograder.feedback import title_of
+from autograder.grading import IMPORT_DIED, IMPORT_TIMED_OUT
 from autograder.i18n import _, tr
 
 GRADED = "graded"     # the gradebook's status keyword: English in every language
@@ -84,16 +85,13 @@ def shown_status(status):
     return status
 
 
-# autograder.grading's reasons for an import that did not finish or killed its worker
-_IMPORT_TIMED_OUT = "importing {files} did not finish within {seconds} s, so no check could run"
-_IMPORT_DIED = "the process importing {files} died, so no check could run"
 
 
 def _load_problem(result):
     reason = result.reason
-    if result.status == R.TIMEOUT and _matches(reason, _IMPORT_TIMED_OUT):
+    if result.status == R.TIMEOUT and _matches(reason, IMPORT_TIMED_OUT):
         return _("import timed out")
-    if _matches(reason, _IMPORT_DIED):
+    if _matches(reason, IMPORT_DIED):
         return _("import crashed the worker")
     if "memory" in reason.lower():   # MemoryError, the same word in every language
         return _("out of memory")

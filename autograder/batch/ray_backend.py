@@ -96,18 +96,16 @@ class StoreCache:
     its check's time limit) rather than computed twice."""
 
     def __init__(self, store, version):
-        from autograder.reference_cache import ReferenceCache
         self.store = store
         self.version = version
-        self._keys = ReferenceCache(folder=tempfile.gettempdir(), version=version)
         self._seen = {}
         self._me = f"{os.uname().nodename}:{os.getpid()}"
         self.hits = self.misses = 0
 
     def get(self, assignment, impl, check, seed_offset):
-        from autograder.reference_cache import decode
+        from autograder.reference_cache import decode, entry_key
         ray = _ray()
-        key = self._keys.key(assignment, impl, check, seed_offset)
+        key = entry_key(assignment, impl, check, seed_offset)
         if key in self._seen:
             self.hits += 1
             return self._seen[key]
@@ -132,9 +130,9 @@ class StoreCache:
         return None
 
     def put(self, assignment, impl, check, seed_offset, outcome):
-        from autograder.reference_cache import CACHEABLE, encode
+        from autograder.reference_cache import CACHEABLE, encode, entry_key
         ray = _ray()
-        key = self._keys.key(assignment, impl, check, seed_offset)
+        key = entry_key(assignment, impl, check, seed_offset)
         try:
             if outcome.status not in CACHEABLE:
                 self.store.release.remote(key, self._me)
@@ -445,7 +443,7 @@ class RayRunner:
         the cluster (stopping it when this run started it)."""
         ray = self.ray
         try:
-            known = {key for key, _ in self.cache.entries(a.id for a in self.batch.assignments)}
+            known = set(self.cache.keys(a.id for a in self.batch.assignments))
             for key in ray.get(self.store.keys.remote(), timeout=60):
                 if key in known:
                     continue

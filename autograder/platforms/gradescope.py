@@ -151,7 +151,7 @@ def chosen_language():
     """The language chosen for the zip: the one chosen explicitly (``--lang``, or
     ``AUTOGRADER_LANG``), else English. The build machine's locale does not count: what
     students read is written in the zip, not guessed from where it was built."""
-    return i18n._chosen or i18n.normalize(os.environ.get(i18n.ENVIRONMENT)) or "en"
+    return i18n.explicit() or "en"
 
 
 # --- the zip --------------------------------------------------------------------------
@@ -441,8 +441,7 @@ def _write_notes(path, *notes):
 
 def _run(root, started):
     source = root / "source"
-    config = read_config(source / CONFIG_NAME)
-    i18n.set_language(config.lang)
+    config = read_config(source / CONFIG_NAME)   # (its language is in use: run())
     manifest = load_manifest(source / "assignments" / "manifest.toml")
     assignments = [manifest.assignment(a) for a in config.assignments]
     for problem in protect(root, source, source / CONFIG_NAME):

@@ -44,7 +44,8 @@ from autograder import i18n
 from autograder.feedback import title_of
 from autograder.i18n import _, tr
 from autograder.manifest import REFERENCE_ROOT, load_manifest
-from autograder.platforms.notebook import PREPROCESSOR_ENV, file_of, no_such_check, speaking
+from autograder.i18n import README_NAMES, speaking
+from autograder.platforms.notebook import PREPROCESSOR_ENV, file_of, no_such_check
 
 SETTINGS_FILE = "autograder_course.toml"
 NBGRADER_SCHEMA = 3
@@ -102,10 +103,10 @@ def notebook_for(assignment, reference_root=REFERENCE_ROOT, cuda=False, lang=Non
     """The source notebook of ``assignment`` (nbformat 4, as a dict), its markdown in
     ``lang`` (default: the language in use)."""
     lang = i18n.normalize(lang or i18n.language()) or "en"
+    checks = checks_for(assignment, cuda)
     with speaking(lang):
-        cells = _text_and_answer_cells(assignment, reference_root, checks_for(assignment, cuda),
-                                       lang)
-    for check in checks_for(assignment, cuda):  # code: the same in every language
+        cells = _text_and_answer_cells(assignment, reference_root, checks, lang)
+    for check in checks:  # code: the same in every language
         source = (f"# {check.title}: {check.points:g} point(s)\n"
                   f"from autograder.platforms.notebook import check\n"
                   f"check({assignment.id!r}, {check.id!r})")
@@ -161,7 +162,6 @@ def _how_it_works(assignment, checks):
             f"| {check} | {points} | {what} |\n| --- | ---: | --- |\n{rows}\n\n{total}")
 
 
-README_NAMES = {"en": "README.md", "ja": "README.ja.md"}
 _REPOSITORY_ONLY = "## How you are graded"   # how to run pytest, the generated checks table
 _OTHER_LANGUAGE = re.compile(r"(?m)^\S+: \[README(\.\w+)?\.md\]\(README(\.\w+)?\.md\)[ \t]*\n?")
 

@@ -110,25 +110,6 @@ def quiet():
         yield kept
 
 
-@contextlib.contextmanager
-def speaking(lang):
-    """Messages in ``lang`` inside the block (and in the workers started there), the language
-    that was in use before after it. ``lang`` None or empty: nothing changes."""
-    if not lang:
-        yield
-        return
-    chosen, environment = i18n._chosen, os.environ.get(i18n.ENVIRONMENT)
-    i18n.set_language(lang)
-    try:
-        yield
-    finally:
-        i18n._chosen = chosen
-        if environment is None:
-            os.environ.pop(i18n.ENVIRONMENT, None)
-        else:
-            os.environ[i18n.ENVIRONMENT] = environment
-
-
 def notebook_language(path):
     """The language a notebook built by the kit names in its metadata, or None."""
     try:
@@ -142,7 +123,7 @@ def _follow_the_notebook():
     """In a student's kernel: speak the notebook's language, unless one was chosen
     (``AUTOGRADER_LANG``, or ``set_language``). Jupyter gives the kernel the notebook's path
     (``__session__``, ``JPY_SESSION_NAME``; VS Code ``__vsc_ipynb_file__``)."""
-    if i18n._chosen or i18n.normalize(os.environ.get(i18n.ENVIRONMENT)):
+    if i18n.explicit():
         return
     names = {}
     try:
